@@ -1,0 +1,178 @@
+"""The reference backend: bridge's own high-accuracy solver, the ground truth of the harness.
+
+Semantics (shared by every backend adapter, see README "Time grid"):
+
+* Time advances on the grid ``t_k = k*dt``.  Between grid points each population is integrated
+  exactly (affine equations: matrix exponential, like NEST) or with DOP853 at rtol 1e-10.
+* Spikes of sources and neurons happen on the grid; a spike at ``t_s`` with delay ``d`` changes the
+  target's receptor variable at ``t_s + d`` (the sample at that time already includes the jump).
+* ``grid`` threshold detection tests the threshold at grid points (NEST ``iaf_*``); ``located``
+  detection finds the crossing inside the step, resets there and reports the spike at the step end
+  (NEST ``aeif_*``).  A refractory cell holds its clamped variables for ``t_ref``.
+* A DC step acts on ``[start, stop)``.  Recorded samples at ``t`` are the state at ``t`` after
+  every event at ``t``.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import numpy as np
+
+from ..catalog import NEURONS, STIMULI, SYNAPSES
+from ..model import Model, steps
+from ..result import Result, Signal
+from .base import Backend
+from .reference_cells import CellGroup, ContinuousSynapses, EventSynapses
+
+
+class ReferenceBackend(Backend):
+    """Runs every catalog type; see the module docstring for the semantics."""
+
+    name = "reference"
+    neuron_types = frozenset(NEURONS)
+    synapse_types = frozenset(SYNAPSES)
+    stimulus_types = frozenset(STIMULI)
+
+    @classmethod
+    def version(cls) -> str:
+        import scipy
+
+        from .. import __version__
+
+        return f"bridge {__version__} (scipy {scipy.__version__})"
+
+    def run(self, model: Model) -> Result:
+        started = time.perf_counter()
+        simulation = ReferenceSimulation(model)
+        built = time.perf_counter()
+        result = simulation.run()
+        result.metadata.update(setup_s=built - started, simulate_s=time.perf_counter() - built,
+                               backend_version=self.version())
+        return result
+
+
+class ReferenceSimulation:
+    """One run of a model on the reference solver."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.dt = model.simulation.dt
+        self.n_steps = model.simulation.n_steps
+        continuous = defaultdict(list)
+        self.event_projections: dict[str, EventSynapses] = {}
+        for name, projection in model.projections.items():
+            if projection.synapse.synapse_type.continuous:
+                continuous[projection.target].append(ContinuousSynapses(projection, self.dt))
+            else:
+                self.event_projections[name] = EventSynapses(projection)
+        self.continuous = {c.projection.name: c for blocks in continuous.values() for c in blocks}
+        self.groups = {name: CellGroup(pop, self.dt, continuous[name]) for name, pop in model.populations.items()}
+        self.pending: dict[int, list] = defaultdict(list)
+        self.outgoing = defaultdict(list)
+        for name, projection in model.projections.items():
+            order = np.argsort(projection.pairs[:, 0], kind="stable")
+            bounds = np.searchsorted(projection.pairs[order, 0], np.arange(model.size_of(projection.source) + 1))
+            self.outgoing[projection.source].append((projection, order, bounds))
+        self.source_spikes = self._source_spike_steps()
+        self.dc_changes = self._dc_changes()
+
+    def _source_spike_steps(self) -> dict[int, dict[str, np.ndarray]]:
+        table: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        for name, stimulus in self.model.spike_sources().items():
+            for index, train in enumerate(stimulus.trains):
+                for t in train:
+                    table[steps(t, self.dt)][name].append(index)
+        return {k: {n: np.array(v, dtype=int) for n, v in d.items()} for k, d in table.items()}
+
+    def _dc_changes(self) -> dict[int, list]:
+        changes = defaultdict(list)
+        for stimulus in self.model.current_stimuli().values():
+            p = stimulus.parameters
+            cells = np.array(stimulus.indices, dtype=int)
+            changes[steps(p["start"], self.dt)].append((stimulus.target, cells, p["amplitude"]))
+            if np.isfinite(p["stop"]):
+                changes[steps(p["stop"], self.dt)].append((stimulus.target, cells, -p["amplitude"]))
+        return changes
+
+    # ------------------------------------------------------------------ events
+    def _apply_dc(self, step: int) -> None:
+        for target, cells, amount in self.dc_changes.get(step, ()):
+            group = self.groups[target]
+            np.add.at(group.I_dc, cells, amount)
+            group.invalidate()
+
+    def _emit(self, source: str, cells: np.ndarray, step: int, efficacy: np.ndarray) -> None:
+        t = step * self.dt
+        for projection, order, bounds in self.outgoing.get(source, ()):
+            connections = np.concatenate([order[bounds[c]: bounds[c + 1]] for c in cells]) if len(cells) else order[:0]
+            if connections.size == 0:
+                continue
+            carried = np.concatenate([np.full(bounds[c + 1] - bounds[c], e) for c, e in zip(cells, efficacy)])
+            arrival = step + steps(projection.delay, self.dt)
+            if projection.name in self.continuous:
+                self.pending[arrival].append(("pulse", projection.name, connections, None))
+                continue
+            amounts = projection.weight * carried * self.event_projections[projection.name].efficacy(connections, t)
+            self.pending[arrival].append(("jump", projection.name, connections, amounts))
+
+    def _deliver(self, step: int) -> None:
+        for kind, name, connections, amounts in self.pending.pop(step, ()):
+            projection = self.model.projections[name]
+            group = self.groups[projection.target]
+            if kind == "pulse":
+                self.continuous[name].start_pulses(connections, step)
+                group.invalidate()
+                continue
+            target_type = group.type
+            if projection.weight >= 0:
+                variable, sign = target_type.receptors["excitatory"], 1.0
+            else:
+                variable, sign = target_type.receptors["inhibitory"], float(target_type.inhibitory_sign)
+            group.add_to(variable, projection.pairs[connections, 1], sign * amounts)
+        for group in self.groups.values():
+            if any([s.end_pulses(step) for s in group.synapses]):
+                group.invalidate()
+
+    # ------------------------------------------------------------------ main loop
+    def run(self) -> Result:
+        model, dt = self.model, self.dt
+        recordings = list(model.recordings.values())
+        sample_every = {r.name: steps(r.interval, dt) for r in recordings}
+        samples = {r.name: [] for r in recordings}
+        spikes = {name: [[] for _ in range(pop.size)] for name, pop in model.populations.items()}
+        self._apply_dc(0)
+        for k in range(self.n_steps):
+            step = k + 1
+            t = step * dt
+            located = {name: group.advance(t) for name, group in self.groups.items()}
+            self._deliver(step)
+            self._apply_dc(step)
+            for name, group in self.groups.items():
+                on_grid = group.grid_spikes()
+                group.reset(on_grid, t)
+                fired = np.union1d(located[name], on_grid).astype(int)
+                if fired.size:
+                    for cell in fired:
+                        spikes[name][cell].append(t)
+                    self._emit(name, fired, step, group.emit_efficacy(fired, t))
+            for source, cells in self.source_spikes.get(step, {}).items():
+                self._emit(source, cells, step, np.ones(len(cells)))
+            for r in recordings:
+                if step % sample_every[r.name] == 0:
+                    samples[r.name].append(self.groups[r.population].X[:, r.indices].copy())
+        return self._result(recordings, samples, spikes)
+
+    def _result(self, recordings, samples, spikes) -> Result:
+        result = Result(model=self.model.name, backend="reference",
+                        metadata={"dt_ms": self.dt, "duration_ms": self.model.simulation.duration})
+        for r in recordings:
+            group = self.groups[r.population]
+            data = np.array(samples[r.name])  # (n_samples, n_states, n_cells)
+            for variable in r.variables:
+                unit = next(s.unit for s in group.type.states if s.name == variable)
+                result.signals[(r.population, variable)] = Signal(
+                    self.model.sample_times(r), data[:, group.index[variable], :], unit, list(r.indices))
+            if r.spikes:
+                result.spike_trains[r.population] = [np.array(s) for s in spikes[r.population]]
+        return result

@@ -1,0 +1,48 @@
+"""Subprocess entry point: ``python -m bridge.backends.worker JOB.json OUT.npz``."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+
+from ..model import from_dict
+from ..model.errors import ModelError, UnsupportedError
+from .base import get_backend
+
+
+def main(job_file: str, out_file: str) -> int:
+    with open(job_file, encoding="utf-8") as handle:
+        job = json.load(handle)
+    try:
+        model = from_dict(job["document"], job["source"])
+        backend = get_backend(job["backend"])
+        for key, value in job.get("options", {}).items():
+            setattr(backend, key, value)
+        backend.check(model)
+        started = time.perf_counter()
+        result = backend.run(model)
+        result.metadata.setdefault("wall_s", time.perf_counter() - started)
+        result.metadata.setdefault("backend_version", backend.version())
+        result.metadata.setdefault("dt_ms", model.simulation.dt)
+        result.metadata.setdefault("duration_ms", model.simulation.duration)
+        result.save(out_file)
+        return 0
+    except ModelError as exc:
+        _report("model", message=exc.message, path=exc.path, expected=exc.expected, source=exc.source)
+        return exc.exit_code
+    except UnsupportedError as exc:
+        _report("unsupported", reason=exc.reason)
+        return exc.exit_code
+    except Exception as exc:  # crash inside a simulator: pass the message up, keep the trace on stderr
+        traceback.print_exc()
+        _report("failure", message=f"{type(exc).__name__}: {exc}")
+        return 4
+
+
+def _report(kind: str, **payload) -> None:
+    print("BRIDGE-ERROR " + json.dumps({"kind": kind, **payload}), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -1,0 +1,141 @@
+"""The validated model description: plain dataclasses, every quantity a float in internal units.
+
+Build one with :func:`bridge.model.loader.load` (YAML/JSON file) or
+:func:`bridge.model.loader.from_dict` (Python API); both check names, units and ranges.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..catalog import NEURONS, STIMULI, SYNAPSES
+from ..catalog.base import NeuronType, StimulusType, SynapseType
+
+
+def steps(time_ms: float, dt_ms: float) -> int:
+    """Number of whole time steps in ``time_ms`` (for times known to lie on the grid)."""
+    return int(round(time_ms / dt_ms))
+
+
+@dataclass
+class Simulation:
+    """Simulation settings: ``duration`` and ``dt`` in ms, ``seed`` for random inputs."""
+
+    duration: float
+    dt: float
+    seed: int = 0
+    threads: int = 1
+
+    @property
+    def n_steps(self) -> int:
+        return steps(self.duration, self.dt)
+
+
+@dataclass
+class Population:
+    """``size`` cells of one neuron type; ``parameters``/``initial`` complete, in internal units."""
+
+    name: str
+    type: str
+    size: int
+    parameters: dict[str, float]
+    initial: dict[str, float]
+
+    @property
+    def neuron_type(self) -> NeuronType:
+        return NEURONS[self.type]
+
+
+@dataclass
+class Stimulus:
+    """A current stimulus (``target`` set) or a spike source (``trains`` set, times in ms on the grid)."""
+
+    name: str
+    type: str
+    parameters: dict[str, float]
+    target: str | None = None
+    indices: list[int] | None = None
+    size: int = 0
+    trains: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def stimulus_type(self) -> StimulusType:
+        return STIMULI[self.type]
+
+
+@dataclass
+class Synapse:
+    """Synapse type with complete ``parameters`` and ``initial`` state (internal units)."""
+
+    type: str
+    parameters: dict[str, float]
+    initial: dict[str, float]
+
+    @property
+    def synapse_type(self) -> SynapseType:
+        return SYNAPSES[self.type]
+
+
+@dataclass
+class Projection:
+    """Connections from ``source`` (population or spike source) to ``target`` population.
+
+    ``pairs`` is an ``(n, 2)`` integer array of (source index, target index); ``weight`` is in the
+    target's weight unit (pA or nS; negative = inhibitory), ``delay`` in ms (a multiple of dt).
+    """
+
+    name: str
+    source: str
+    target: str
+    rule: str
+    pairs: np.ndarray
+    synapse: Synapse
+    weight: float
+    delay: float
+
+
+@dataclass
+class Recording:
+    """What to record of a population: state ``variables`` every ``interval`` ms and/or ``spikes``."""
+
+    name: str
+    population: str
+    variables: list[str]
+    spikes: bool
+    indices: list[int]
+    interval: float
+
+
+@dataclass
+class Model:
+    """A complete, validated model."""
+
+    name: str
+    simulation: Simulation
+    populations: dict[str, Population]
+    stimuli: dict[str, Stimulus]
+    projections: dict[str, Projection]
+    recordings: dict[str, Recording]
+    description: str = ""
+    tolerances: dict[str, Any] = field(default_factory=dict)
+    source: str = "<model>"
+    document: dict[str, Any] = field(default_factory=dict)
+
+    def size_of(self, name: str) -> int:
+        """Number of cells (population) or trains (spike source) called ``name``."""
+        if name in self.populations:
+            return self.populations[name].size
+        return self.stimuli[name].size
+
+    def sample_times(self, recording: Recording) -> np.ndarray:
+        """Recording sample times (ms): interval, 2*interval, ..., up to the duration."""
+        n = steps(self.simulation.duration, recording.interval)
+        return np.arange(1, n + 1) * recording.interval
+
+    def spike_sources(self) -> dict[str, Stimulus]:
+        return {k: s for k, s in self.stimuli.items() if s.stimulus_type.spike_source}
+
+    def current_stimuli(self) -> dict[str, Stimulus]:
+        return {k: s for k, s in self.stimuli.items() if not s.stimulus_type.spike_source}

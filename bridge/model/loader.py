@@ -1,0 +1,417 @@
+"""Read a model description (YAML/JSON file or dict), apply overrides, validate, build a Model.
+
+Every problem is reported as a :class:`~bridge.model.errors.ModelError` naming the file, the field
+path, the offending value and what was expected.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import zlib
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import yaml
+
+from ..catalog import NEURONS, STIMULI, SYNAPSES
+from ..catalog.base import Parameter
+from .description import (Model, Population, Projection, Recording, Simulation, Stimulus,
+                          Synapse, steps)
+from .errors import ModelError
+from .units import to_internal
+
+_TOP_LEVEL = {"name", "description", "simulation", "populations", "stimuli", "projections",
+              "recordings", "tolerances", "notes"}
+_GRID_EPS = 1e-6  # relative slack when testing that a time lies on the dt grid
+
+
+def read_document(path: str | os.PathLike) -> dict[str, Any]:
+    """Parse a YAML or JSON file into a dict (JSON is valid YAML)."""
+    source = os.fspath(path)
+    try:
+        with open(source, encoding="utf-8") as handle:
+            document = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise ModelError("no such file", "", "an existing model file", source) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "syntax"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ModelError(f"YAML syntax error: {problem}", where, "valid YAML", source) from None
+    if not isinstance(document, dict):
+        raise ModelError("the file does not hold a mapping", "", "a YAML mapping with 'populations'", source)
+    return document
+
+
+def load(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Model:
+    """Load and validate a model file; ``overrides`` are ``"field.path=value"`` strings."""
+    source = os.fspath(path)
+    document = read_document(source)
+    document = apply_overrides(document, overrides, source)
+    return from_dict(document, source)
+
+
+def apply_overrides(document: dict[str, Any], overrides: Iterable[str], source: str = "<model>") -> dict[str, Any]:
+    """Return a copy of ``document`` with each ``"a.b.c=value"`` applied (value parsed as YAML)."""
+    document = copy.deepcopy(document)
+    for override in overrides:
+        if "=" not in override:
+            raise ModelError(f"override {override!r} has no '='", "--set", "field.path=value", source)
+        path, _, text = override.partition("=")
+        keys = path.strip().split(".")
+        node: Any = document
+        for depth, key in enumerate(keys[:-1]):
+            if not isinstance(node, dict) or key not in node:
+                raise ModelError(f"no field {key!r} to override", ".".join(keys[: depth + 1]),
+                                 "a field that exists in the model", source)
+            node = node[key]
+        if not isinstance(node, dict):
+            raise ModelError(f"cannot set {keys[-1]!r} inside a non-mapping", path, "a mapping field", source)
+        try:
+            node[keys[-1]] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            node[keys[-1]] = text
+    return document
+
+
+class _Checker:
+    """Validation helpers bound to one source file."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, message: str, path: str, expected: str = "") -> ModelError:
+        return ModelError(message, path, expected, self.source)
+
+    def mapping(self, value: Any, path: str, what: str = "a mapping") -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(f"{value!r} is not a mapping", path, what)
+        return value
+
+    def keys(self, mapping: Mapping[str, Any], allowed: Iterable[str], path: str) -> None:
+        allowed = sorted(allowed)
+        for key in mapping:
+            if key not in allowed:
+                raise self.fail(f"unknown field {key!r}", f"{path}.{key}" if path else key,
+                                "one of " + ", ".join(allowed))
+
+    def quantity(self, value: Any, unit: str, path: str) -> float:
+        return to_internal(value, unit, path, self.source)
+
+    def parameter(self, parameter: Parameter, value: Any, path: str) -> float:
+        if isinstance(value, str) and value.strip() in ("inf", "infinity") and parameter.unit == "ms":
+            number = math.inf
+        else:
+            number = self.quantity(value, parameter.unit, path)
+        if parameter.positive and not number > 0:
+            raise self.fail(f"{value!r} is not positive", path, f"a value > 0 {parameter.unit}")
+        if parameter.nonnegative and not number >= 0:
+            raise self.fail(f"{value!r} is negative", path, f"a value >= 0 {parameter.unit}")
+        return number
+
+    def parameters(self, declared: Iterable[Parameter], given: Mapping[str, Any], path: str) -> dict[str, float]:
+        declared = {p.name: p for p in declared}
+        values: dict[str, float] = {}
+        for key, value in given.items():
+            if key not in declared:
+                raise self.fail(f"unknown parameter {key!r}", f"{path}.{key}",
+                                "one of " + ", ".join(declared) if declared else "no parameters")
+            values[key] = self.parameter(declared[key], value, f"{path}.{key}")
+        for name, parameter in declared.items():
+            if name not in values:
+                if parameter.default is None:
+                    raise self.fail(f"missing parameter {name!r}", f"{path}.{name}",
+                                    f"a value in {parameter.unit or 'plain numbers'}")
+                values[name] = parameter.default
+        return values
+
+    def on_grid(self, time: float, dt: float, path: str) -> None:
+        if math.isfinite(time) and abs(time / dt - round(time / dt)) > _GRID_EPS:
+            raise self.fail(f"{time:g} ms is not on the time grid", path, f"a multiple of dt = {dt:g} ms")
+
+    def integer(self, value: Any, path: str, minimum: int = 0) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(f"{value!r} is not an integer >= {minimum}", path, f"an integer >= {minimum}")
+        return value
+
+
+def _initial_states(states, parameters: Mapping[str, float], given: Mapping[str, Any],
+                    check: _Checker, path: str) -> dict[str, float]:
+    declared = {s.name: s for s in states}
+    values: dict[str, float] = {}
+    for key, value in given.items():
+        if key not in declared:
+            raise check.fail(f"unknown state variable {key!r}", f"{path}.{key}", "one of " + ", ".join(declared))
+        values[key] = check.quantity(value, declared[key].unit, f"{path}.{key}")
+    for name, state in declared.items():
+        if name not in values:
+            values[name] = parameters[state.initial] if isinstance(state.initial, str) else float(state.initial)
+    return values
+
+
+def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
+    """Validate a description given as a (YAML-shaped) dict and build the :class:`Model`."""
+    check = _Checker(source)
+    document = check.mapping(document, "", "a mapping with 'populations'")
+    check.keys(document, _TOP_LEVEL, "")
+    if "populations" not in document:
+        raise check.fail("missing section 'populations'", "populations", "a mapping of population names to types")
+
+    simulation = _simulation(check.mapping(document.get("simulation"), "simulation"), check)
+    dt = simulation.dt
+    populations = {name: _population(name, check.mapping(spec, f"populations.{name}"), check)
+                   for name, spec in check.mapping(document["populations"], "populations").items()}
+    if not populations:
+        raise check.fail("no populations", "populations", "at least one population")
+    stimuli = {name: _stimulus(name, check.mapping(spec, f"stimuli.{name}"), populations, simulation, check)
+               for name, spec in check.mapping(document.get("stimuli"), "stimuli").items()}
+    clash = set(stimuli) & set(populations)
+    if clash:
+        name = sorted(clash)[0]
+        raise check.fail(f"name {name!r} is used by a population and a stimulus", f"stimuli.{name}", "unique names")
+    projections = {name: _projection(name, check.mapping(spec, f"projections.{name}"), populations, stimuli, dt, check)
+                   for name, spec in check.mapping(document.get("projections"), "projections").items()}
+    recordings = {name: _recording(name, check.mapping(spec, f"recordings.{name}"), populations, dt, check)
+                  for name, spec in check.mapping(document.get("recordings"), "recordings").items()}
+    if not recordings:
+        raise check.fail("nothing is recorded", "recordings", "at least one recording")
+    name = document.get("name") or os.path.splitext(os.path.basename(source))[0]
+    return Model(
+        name=str(name),
+        simulation=simulation,
+        populations=populations,
+        stimuli=stimuli,
+        projections=projections,
+        recordings=recordings,
+        description=str(document.get("description", "")).strip(),
+        tolerances=check.mapping(document.get("tolerances"), "tolerances"),
+        source=source,
+        document=copy.deepcopy(dict(document)),
+    )
+
+
+def _simulation(spec: Mapping[str, Any], check: _Checker) -> Simulation:
+    check.keys(spec, {"duration", "dt", "seed", "threads"}, "simulation")
+    if "duration" not in spec:
+        raise check.fail("missing 'duration'", "simulation.duration", "a time such as '1000 ms'")
+    duration = check.quantity(spec["duration"], "ms", "simulation.duration")
+    dt = check.quantity(spec.get("dt", "0.1 ms"), "ms", "simulation.dt")
+    if not dt > 0:
+        raise check.fail(f"{spec.get('dt')!r} is not positive", "simulation.dt", "a time step > 0 ms")
+    if not duration > 0:
+        raise check.fail(f"{spec['duration']!r} is not positive", "simulation.duration", "a duration > 0 ms")
+    check.on_grid(duration, dt, "simulation.duration")
+    seed = check.integer(spec.get("seed", 0), "simulation.seed")
+    threads = check.integer(spec.get("threads", 1), "simulation.threads", minimum=1)
+    return Simulation(duration=duration, dt=dt, seed=seed, threads=threads)
+
+
+def _population(name: str, spec: Mapping[str, Any], check: _Checker) -> Population:
+    path = f"populations.{name}"
+    check.keys(spec, {"type", "size", "parameters", "initial"}, path)
+    type_name = spec.get("type")
+    if type_name not in NEURONS:
+        raise check.fail(f"unknown neuron type {type_name!r}", f"{path}.type", "one of " + ", ".join(NEURONS))
+    neuron = NEURONS[type_name]
+    size = check.integer(spec.get("size", 1), f"{path}.size", minimum=1)
+    parameters = check.parameters(neuron.parameters, check.mapping(spec.get("parameters"), f"{path}.parameters"),
+                                  f"{path}.parameters")
+    initial = _initial_states(neuron.states, parameters, check.mapping(spec.get("initial"), f"{path}.initial"),
+                              check, f"{path}.initial")
+    return Population(name=name, type=type_name, size=size, parameters=parameters, initial=initial)
+
+
+def _stimulus(name: str, spec: Mapping[str, Any], populations: Mapping[str, Population],
+              simulation: Simulation, check: _Checker) -> Stimulus:
+    path = f"stimuli.{name}"
+    type_name = spec.get("type")
+    if type_name not in STIMULI:
+        raise check.fail(f"unknown stimulus type {type_name!r}", f"{path}.type", "one of " + ", ".join(STIMULI))
+    kind = STIMULI[type_name]
+    structural = {"type", "target", "indices"} if not kind.spike_source else {"type", "size", "seed", "times"}
+    params_given = {k: v for k, v in spec.items() if k not in structural}
+    parameters = check.parameters(kind.parameters, params_given, path)
+    stimulus = Stimulus(name=name, type=type_name, parameters=parameters)
+    dt = simulation.dt
+    for key in ("start", "stop"):
+        if key in parameters:
+            check.on_grid(parameters[key], dt, f"{path}.{key}")
+    if not kind.spike_source:
+        target = spec.get("target")
+        if target not in populations:
+            raise check.fail(f"unknown target {target!r}", f"{path}.target", "one of " + ", ".join(populations))
+        stimulus.target = target
+        stimulus.indices = _indices(spec.get("indices"), populations[target].size, f"{path}.indices", check)
+        return stimulus
+    if type_name == "spike_times":
+        stimulus.trains = _explicit_trains(spec.get("times"), dt, f"{path}.times", check)
+    else:
+        size = check.integer(spec.get("size", 1), f"{path}.size", minimum=1)
+        seed = check.integer(spec.get("seed", simulation.seed), f"{path}.seed")
+        stimulus.trains = poisson_trains(name, size, parameters["rate"], parameters["start"],
+                                         min(parameters["stop"], simulation.duration), dt, seed)
+    stimulus.size = len(stimulus.trains)
+    return stimulus
+
+
+def _explicit_trains(times: Any, dt: float, path: str, check: _Checker) -> list[np.ndarray]:
+    if not isinstance(times, list) or not times:
+        raise check.fail(f"{times!r} is not a list of spike times", path, "a list of times in ms, or a list of lists")
+    trains = times if isinstance(times[0], list) else [times]
+    result = []
+    for i, train in enumerate(trains):
+        values = np.array([check.quantity(t, "ms", f"{path}[{i}]") if isinstance(t, str) else float(t)
+                           for t in train], dtype=float)
+        if np.any(values <= 0) or np.any(np.diff(values) < 0):
+            raise check.fail("spike times must be positive and sorted", f"{path}[{i}]",
+                             "increasing times > 0 ms (plain numbers are ms)")
+        result.append(round_up_to_grid(values, dt))
+    return result
+
+
+def round_up_to_grid(times_ms: np.ndarray, dt: float) -> np.ndarray:
+    """Round spike times up to the next grid point (a time on the grid stays), never below dt."""
+    k = np.ceil(np.asarray(times_ms) / dt - _GRID_EPS)
+    return np.maximum(k, 1) * dt
+
+
+def poisson_trains(name: str, size: int, rate_hz: float, start: float, stop: float, dt: float,
+                   seed: int) -> list[np.ndarray]:
+    """Draw ``size`` Poisson trains (ms), reproducibly from ``seed`` and the stimulus ``name``."""
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+    rate = rate_hz / 1000.0
+    trains = []
+    for _ in range(size):
+        if rate <= 0 or stop <= start:
+            trains.append(np.empty(0))
+            continue
+        expected = rate * (stop - start)
+        intervals = rng.exponential(1.0 / rate, size=int(expected + 10 * math.sqrt(expected) + 20))
+        times = start + np.cumsum(intervals)
+        times = times[times < stop]
+        times = round_up_to_grid(times, dt)
+        trains.append(times[times <= stop])
+    return trains
+
+
+def _indices(value: Any, size: int, path: str, check: _Checker) -> list[int]:
+    if value is None or value == "all":
+        return list(range(size))
+    if not isinstance(value, list) or not all(isinstance(i, int) and 0 <= i < size for i in value):
+        raise check.fail(f"{value!r} is not a list of cell indices", path, f"integers in 0..{size - 1}, or 'all'")
+    return list(value)
+
+
+def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Population],
+                stimuli: Mapping[str, Stimulus], dt: float, check: _Checker) -> Projection:
+    path = f"projections.{name}"
+    check.keys(spec, {"source", "target", "rule", "pairs", "synapse", "weight", "delay"}, path)
+    sources = {**{k: p.size for k, p in populations.items()},
+               **{k: s.size for k, s in stimuli.items() if s.stimulus_type.spike_source}}
+    source, target = spec.get("source"), spec.get("target")
+    if source not in sources:
+        raise check.fail(f"unknown source {source!r}", f"{path}.source",
+                         "a population or spike source: " + ", ".join(sources))
+    if target not in populations:
+        raise check.fail(f"unknown target {target!r}", f"{path}.target", "one of " + ", ".join(populations))
+    target_pop = populations[target]
+    target_type = target_pop.neuron_type
+    rule = spec.get("rule", "all_to_all")
+    pairs = _pairs(rule, spec.get("pairs"), sources[source], target_pop.size, path, check)
+
+    synapse_spec = dict(check.mapping(spec.get("synapse", {"type": "static"}), f"{path}.synapse"))
+    synapse_name = synapse_spec.pop("type", "static")
+    if synapse_name not in SYNAPSES:
+        raise check.fail(f"unknown synapse type {synapse_name!r}", f"{path}.synapse.type", "one of " + ", ".join(SYNAPSES))
+    kind = SYNAPSES[synapse_name]
+    state_names = {s.name for s in kind.states}
+    parameters = check.parameters(kind.parameters, {k: v for k, v in synapse_spec.items() if k not in state_names},
+                                  f"{path}.synapse")
+    initial = _initial_states(kind.states, parameters, {k: v for k, v in synapse_spec.items() if k in state_names},
+                              check, f"{path}.synapse")
+    if source in populations and populations[source].neuron_type.emits and synapse_name != "static":
+        raise check.fail(f"synapse {synapse_name!r} on a {populations[source].type} source", f"{path}.synapse.type",
+                         "'static' (the source neuron applies its own Tsodyks–Markram rule)")
+    if kind.continuous:
+        if target_type.membrane not in {s.name for s in target_type.states}:
+            raise check.fail(f"target type {target_type.name} has no membrane potential", f"{path}.target",
+                             "a target with V_m")
+        weight_unit = kind.weight_unit or target_type.weight_unit
+    else:
+        if not target_type.receptors:
+            raise check.fail(f"target type {target_type.name} has no synaptic receptors", f"{path}.target",
+                             "a spiking neuron type, or a continuous synapse such as nmda_kinetic")
+        weight_unit = target_type.weight_unit
+    weight = check.quantity(spec.get("weight"), weight_unit, f"{path}.weight")
+    delay = check.quantity(spec.get("delay", f"{dt} ms"), "ms", f"{path}.delay")
+    if delay < dt * (1 - _GRID_EPS):
+        raise check.fail(f"delay {delay:g} ms is below the time step", f"{path}.delay", f"a delay >= dt = {dt:g} ms")
+    check.on_grid(delay, dt, f"{path}.delay")
+    if kind.matches_target_tau:
+        tau = parameters[kind.matches_target_tau]
+        port = "tau_syn_ex" if weight >= 0 else "tau_syn_in"
+        if port in target_pop.parameters and abs(target_pop.parameters[port] - tau) > 1e-12 * tau:
+            raise check.fail(f"{kind.matches_target_tau} = {tau:g} ms differs from the target's {port} = "
+                             f"{target_pop.parameters[port]:g} ms", f"{path}.synapse.{kind.matches_target_tau}",
+                             f"{kind.matches_target_tau} equal to {port} (the three-state PSC decays with it)")
+    if kind.pulse:
+        check.on_grid(parameters[kind.pulse[1]], dt, f"{path}.synapse.{kind.pulse[1]}")
+    return Projection(name=name, source=source, target=target, rule=rule, pairs=pairs,
+                      synapse=Synapse(type=synapse_name, parameters=parameters, initial=initial),
+                      weight=weight, delay=delay)
+
+
+def _pairs(rule: Any, given: Any, n_source: int, n_target: int, path: str, check: _Checker) -> np.ndarray:
+    if rule == "one_to_one":
+        if n_source != n_target:
+            raise check.fail(f"one_to_one between sizes {n_source} and {n_target}", f"{path}.rule",
+                             "source and target of equal size")
+        return np.column_stack([np.arange(n_source), np.arange(n_source)])
+    if rule == "all_to_all":
+        s, t = np.meshgrid(np.arange(n_source), np.arange(n_target), indexing="ij")
+        return np.column_stack([s.ravel(), t.ravel()])
+    if rule == "list":
+        ok = isinstance(given, list) and all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(i, int) for i in p)
+            and 0 <= p[0] < n_source and 0 <= p[1] < n_target for p in given)
+        if not ok or not given:
+            raise check.fail(f"{given!r} is not a list of [source, target] index pairs", f"{path}.pairs",
+                             f"pairs with source in 0..{n_source - 1} and target in 0..{n_target - 1}")
+        return np.array(given, dtype=int)
+    raise check.fail(f"unknown connection rule {rule!r}", f"{path}.rule", "one_to_one, all_to_all or list")
+
+
+def _recording(name: str, spec: Mapping[str, Any], populations: Mapping[str, Population], dt: float,
+               check: _Checker) -> Recording:
+    path = f"recordings.{name}"
+    check.keys(spec, {"population", "variables", "spikes", "indices", "interval"}, path)
+    population = spec.get("population")
+    if population not in populations:
+        raise check.fail(f"unknown population {population!r}", f"{path}.population", "one of " + ", ".join(populations))
+    neuron = populations[population].neuron_type
+    variables = spec.get("variables", [])
+    if isinstance(variables, str):
+        variables = [variables]
+    known = [s.name for s in neuron.states]
+    for i, variable in enumerate(variables):
+        if variable not in known:
+            raise check.fail(f"{neuron.name} has no state variable {variable!r}", f"{path}.variables[{i}]",
+                             "one of " + ", ".join(known))
+    spikes = bool(spec.get("spikes", False))
+    if spikes and neuron.threshold is None:
+        raise check.fail(f"{neuron.name} cells never spike", f"{path}.spikes", "a spiking neuron type")
+    if not variables and not spikes:
+        raise check.fail("records nothing", path, "'variables' and/or 'spikes: true'")
+    interval = check.quantity(spec.get("interval", f"{dt} ms"), "ms", f"{path}.interval")
+    if interval < dt * (1 - _GRID_EPS):
+        raise check.fail(f"interval {interval:g} ms is below the time step", f"{path}.interval", f">= dt = {dt:g} ms")
+    check.on_grid(interval, dt, f"{path}.interval")
+    indices = _indices(spec.get("indices"), populations[population].size, f"{path}.indices", check)
+    return Recording(name=name, population=population, variables=list(variables), spikes=spikes,
+                     indices=indices, interval=interval)
+
+
+__all__ = ["load", "from_dict", "apply_overrides", "read_document", "poisson_trains", "round_up_to_grid", "steps"]

@@ -14,6 +14,7 @@ Semantics (shared by every backend adapter, see README "Time grid"):
 """
 from __future__ import annotations
 
+import heapq
 import time
 from collections import defaultdict
 
@@ -76,6 +77,16 @@ class ReferenceSimulation:
             self.outgoing[projection.source].append((projection, order, bounds))
         self.source_spikes = self._source_spike_steps()
         self.dc_changes = self._dc_changes()
+        # steps at which some input changes: integration segments need not extend beyond the next one
+        self.activity = sorted(set(self.dc_changes) | {
+            step + steps(projection.delay, self.dt)
+            for step, sources in self.source_spikes.items() for name in sources
+            for projection, _, _ in self.outgoing.get(name, ())})
+
+    def _next_activity(self, step: int) -> int:
+        while self.activity and self.activity[0] <= step:
+            heapq.heappop(self.activity)
+        return self.activity[0] if self.activity else self.n_steps
 
     def _source_spike_steps(self) -> dict[int, dict[str, np.ndarray]]:
         table: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
@@ -110,6 +121,7 @@ class ReferenceSimulation:
                 continue
             carried = np.concatenate([np.full(bounds[c + 1] - bounds[c], e) for c, e in zip(cells, efficacy)])
             arrival = step + steps(projection.delay, self.dt)
+            heapq.heappush(self.activity, arrival)
             if projection.name in self.continuous:
                 self.pending[arrival].append(("pulse", projection.name, connections, None))
                 continue
@@ -122,6 +134,7 @@ class ReferenceSimulation:
             group = self.groups[projection.target]
             if kind == "pulse":
                 self.continuous[name].start_pulses(connections, step)
+                heapq.heappush(self.activity, step + self.continuous[name].pulse_steps)
                 group.invalidate()
                 continue
             target_type = group.type
@@ -145,7 +158,8 @@ class ReferenceSimulation:
         for k in range(self.n_steps):
             step = k + 1
             t = step * dt
-            located = {name: group.advance(t) for name, group in self.groups.items()}
+            t_stop = self._next_activity(k) * dt
+            located = {name: group.advance(t, t_stop) for name, group in self.groups.items()}
             self._deliver(step)
             self._apply_dc(step)
             for name, group in self.groups.items():
@@ -160,19 +174,21 @@ class ReferenceSimulation:
                 self._emit(source, cells, step, np.ones(len(cells)))
             for r in recordings:
                 if step % sample_every[r.name] == 0:
-                    samples[r.name].append(self.groups[r.population].X[:, r.indices].copy())
+                    states = self.continuous[r.projection].states if r.projection else self.groups[r.population].X
+                    samples[r.name].append(states[:, r.indices].copy())
         return self._result(recordings, samples, spikes)
 
     def _result(self, recordings, samples, spikes) -> Result:
         result = Result(model=self.model.name, backend="reference",
                         metadata={"dt_ms": self.dt, "duration_ms": self.model.simulation.duration})
         for r in recordings:
-            group = self.groups[r.population]
+            declared = (self.continuous[r.projection].kind if r.projection else self.groups[r.population].type).states
+            names = [s.name for s in declared]
             data = np.array(samples[r.name])  # (n_samples, n_states, n_cells)
             for variable in r.variables:
-                unit = next(s.unit for s in group.type.states if s.name == variable)
-                result.signals[(r.population, variable)] = Signal(
-                    self.model.sample_times(r), data[:, group.index[variable], :], unit, list(r.indices))
+                unit = declared[names.index(variable)].unit
+                result.signals[(r.owner, variable)] = Signal(
+                    self.model.sample_times(r), data[:, names.index(variable), :], unit, list(r.indices))
             if r.spikes:
                 result.spike_trains[r.population] = [np.array(s) for s in spikes[r.population]]
         return result

@@ -111,13 +111,14 @@ class CellGroup:
         self._b_cache = None
 
     # ------------------------------------------------------------------ advancing
-    def advance(self, t1: float) -> np.ndarray:
+    def advance(self, t1: float, t_stop: float) -> np.ndarray:
         """Integrate from ``self.t`` to ``t1`` (ms); return indices of cells whose threshold was crossed
-        inside the step (``located`` detection) and that were reset there."""
+        inside the step (``located`` detection) and that were reset there.  No input is known to
+        arrive before ``t_stop`` (ms), so an integration segment may extend that far."""
         if self.linear:
             self._advance_linear(t1)
             return np.empty(0, dtype=int)
-        return self._advance_nonlinear(t1)
+        return self._advance_nonlinear(t1, t_stop)
 
     def _propagator(self, h: float, clamp: bool) -> tuple[np.ndarray, np.ndarray]:
         key = (round(h, 12), clamp)
@@ -211,11 +212,11 @@ class CellGroup:
         t_event = solution.t_events[0][0] if events and len(solution.t_events[0]) else math.inf
         self._segment = (solution.sol, solution.t[-1], t_event)
 
-    def _advance_nonlinear(self, t1: float) -> np.ndarray:
+    def _advance_nonlinear(self, t1: float, t_stop: float) -> np.ndarray:
         fired: list[int] = []
         while self.t < t1 - 1e-12:
             if self._segment is None or self._segment[1] <= self.t + 1e-12:
-                self._new_segment(t1 + HORIZON_MS)
+                self._new_segment(max(t_stop, t1))
             sol, t_end, t_event = self._segment
             t_next = min(t1, t_end, t_event)
             X, blocks = self._unpack(sol(t_next))

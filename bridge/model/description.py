@@ -98,7 +98,11 @@ class Projection:
 
 @dataclass
 class Recording:
-    """What to record of a population: state ``variables`` every ``interval`` ms and/or ``spikes``."""
+    """What to record: state ``variables`` every ``interval`` ms and/or ``spikes`` of a population,
+    or the state of a continuous synapse (``projection`` set; ``indices`` are connection indices).
+
+    ``owner`` (the population or projection name) is the first part of the result's signal keys.
+    """
 
     name: str
     population: str
@@ -106,6 +110,11 @@ class Recording:
     spikes: bool
     indices: list[int]
     interval: float
+    projection: str | None = None
+
+    @property
+    def owner(self) -> str:
+        return self.projection or self.population
 
 
 @dataclass

@@ -174,7 +174,7 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
         raise check.fail(f"name {name!r} is used by a population and a stimulus", f"stimuli.{name}", "unique names")
     projections = {name: _projection(name, check.mapping(spec, f"projections.{name}"), populations, stimuli, dt, check)
                    for name, spec in check.mapping(document.get("projections"), "projections").items()}
-    recordings = {name: _recording(name, check.mapping(spec, f"recordings.{name}"), populations, dt, check)
+    recordings = {name: _recording(name, check.mapping(spec, f"recordings.{name}"), populations, projections, dt, check)
                   for name, spec in check.mapping(document.get("recordings"), "recordings").items()}
     if not recordings:
         raise check.fail("nothing is recorded", "recordings", "at least one recording")
@@ -384,34 +384,48 @@ def _pairs(rule: Any, given: Any, n_source: int, n_target: int, path: str, check
     raise check.fail(f"unknown connection rule {rule!r}", f"{path}.rule", "one_to_one, all_to_all or list")
 
 
-def _recording(name: str, spec: Mapping[str, Any], populations: Mapping[str, Population], dt: float,
-               check: _Checker) -> Recording:
+def _recording(name: str, spec: Mapping[str, Any], populations: Mapping[str, Population],
+               projections: Mapping[str, Projection], dt: float, check: _Checker) -> Recording:
     path = f"recordings.{name}"
-    check.keys(spec, {"population", "variables", "spikes", "indices", "interval"}, path)
-    population = spec.get("population")
-    if population not in populations:
-        raise check.fail(f"unknown population {population!r}", f"{path}.population", "one of " + ", ".join(populations))
-    neuron = populations[population].neuron_type
+    check.keys(spec, {"population", "projection", "variables", "spikes", "indices", "interval"}, path)
     variables = spec.get("variables", [])
     if isinstance(variables, str):
         variables = [variables]
-    known = [s.name for s in neuron.states]
+    projection = spec.get("projection")
+    if projection is not None:
+        if projection not in projections:
+            raise check.fail(f"unknown projection {projection!r}", f"{path}.projection",
+                             "one of " + ", ".join(projections) if projections else "a projection name")
+        kind = projections[projection].synapse.synapse_type
+        if not kind.continuous:
+            raise check.fail(f"{kind.name} synapses have no continuous state to sample", f"{path}.projection",
+                             "a projection with a continuous synapse such as nmda_kinetic")
+        known, owner_type, size = [s.name for s in kind.states], kind.name, len(projections[projection].pairs)
+        population = projections[projection].target
+        spikes = False
+    else:
+        population = spec.get("population")
+        if population not in populations:
+            raise check.fail(f"unknown population {population!r}", f"{path}.population",
+                             "one of " + ", ".join(populations))
+        neuron = populations[population].neuron_type
+        known, owner_type, size = [s.name for s in neuron.states], neuron.name, populations[population].size
+        spikes = bool(spec.get("spikes", False))
+        if spikes and neuron.threshold is None:
+            raise check.fail(f"{neuron.name} cells never spike", f"{path}.spikes", "a spiking neuron type")
     for i, variable in enumerate(variables):
         if variable not in known:
-            raise check.fail(f"{neuron.name} has no state variable {variable!r}", f"{path}.variables[{i}]",
+            raise check.fail(f"{owner_type} has no state variable {variable!r}", f"{path}.variables[{i}]",
                              "one of " + ", ".join(known))
-    spikes = bool(spec.get("spikes", False))
-    if spikes and neuron.threshold is None:
-        raise check.fail(f"{neuron.name} cells never spike", f"{path}.spikes", "a spiking neuron type")
     if not variables and not spikes:
         raise check.fail("records nothing", path, "'variables' and/or 'spikes: true'")
     interval = check.quantity(spec.get("interval", f"{dt} ms"), "ms", f"{path}.interval")
     if interval < dt * (1 - _GRID_EPS):
         raise check.fail(f"interval {interval:g} ms is below the time step", f"{path}.interval", f">= dt = {dt:g} ms")
     check.on_grid(interval, dt, f"{path}.interval")
-    indices = _indices(spec.get("indices"), populations[population].size, f"{path}.indices", check)
+    indices = _indices(spec.get("indices"), size, f"{path}.indices", check)
     return Recording(name=name, population=population, variables=list(variables), spikes=spikes,
-                     indices=indices, interval=interval)
+                     indices=indices, interval=interval, projection=projection)
 
 
 __all__ = ["load", "from_dict", "apply_overrides", "read_document", "poisson_trains", "round_up_to_grid", "steps"]

@@ -1,0 +1,448 @@
+"""The Brian2 backend: catalog types turned into generated Brian2 code (see :mod:`.brian2_codegen`).
+
+Time-grid alignment with the reference semantics (:mod:`bridge.backends.reference`)
+-----------------------------------------------------------------------------------
+Brian2 step ``m`` (clock ``t = m*dt``) integrates the state from bridge time ``m*dt`` to
+``(m+1)*dt``; everything that happens later in that step (delivery, threshold, reset) is what the
+reference does at ``t_ref = (m+1)*dt``.  Hence:
+
+* the network schedule is ``start, groups, synapses, thresholds, resets, end``: spikes are delivered
+  after the state update and *before* the threshold test, as in the reference.  A synaptic pathway
+  reads the spikes its source emitted in the previous step, so Brian2's own delay is
+  ``delay - dt`` (bridge delays are >= dt);
+* spike sources emit at clock ``t_s - dt``; spike monitor times get ``+ dt``;
+* samples are taken at the *start* of a step (state after every event of the previous step), with
+  the monitor's own clock of period ``interval``; the run lasts ``duration + dt`` so that the sample
+  at ``duration`` exists, and spikes after ``duration`` are dropped;
+* a DC step acts on ``[start, stop)``: a per-stimulus ``TimedArray`` (one value per step) sets the
+  per-cell ``I_dc`` before the state update of each step;
+* refractoriness: see :func:`.brian2_codegen.refractory_period`.
+
+Integration: ``exact`` (Brian2's linear solver) for types the catalog declares linear and that no
+continuous synapse drives, ``rk4`` otherwise (``lif_cond_exp``, AdEx, Izhikevich, QIF, kinetic NMDA
+and its target).  A continuous synapse and its target are advanced by separate updaters coupled
+through a summed current computed at the start of the step: first order in dt.  Override with the
+backend option ``method`` (one Brian2 method for every group).
+
+Deviation: ``located`` threshold types (AdEx, Izhikevich, QIF) are tested at the grid; the spike
+is reported at the end of the step as in the reference, but the reset happens there rather than at
+the crossing inside the step (an O(dt) difference in the following trajectory).
+
+Options (set as attributes, e.g. ``simulate(..., options={"target": "numpy"})``): ``target``
+(``numpy``, ``cython`` default, ``cpp_standalone``), ``method``.  Compiled code lives in
+``cache_dir("brian2")``: Cython modules (Brian2 names them by a hash of their source and locks
+while compiling) and standalone projects (one directory per model content hash, built and run
+under a file lock).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..catalog import NEURONS, STIMULI, SYNAPSES
+from ..catalog.base import NeuronType, SynapseType
+from ..model import Model, Population, Projection, Recording, steps
+from ..model.errors import UnsupportedError
+from ..result import Result, Signal
+from . import brian2_codegen as gen
+from .base import Backend
+from .cache import cache_dir, content_hash
+
+TARGETS = ("numpy", "cython", "cpp_standalone")
+SCHEDULE = ["start", "groups", "synapses", "thresholds", "resets", "end"]
+LINEAR_METHOD = "exact"
+NONLINEAR_METHOD = "rk4"
+
+
+class Brian2Backend(Backend):
+    """Runs a model on Brian2 with code generated from the catalog (see the module docstring)."""
+
+    name = "brian2"
+    neuron_types: ClassVar[frozenset[str]] = frozenset(NEURONS)
+    synapse_types: ClassVar[frozenset[str]] = frozenset(SYNAPSES)
+    stimulus_types: ClassVar[frozenset[str]] = frozenset(STIMULI)
+    unsupported_reasons: ClassVar[dict[str, str]] = {}
+
+    #: code-generation target: numpy, cython or cpp_standalone
+    target: str = "cython"
+    #: Brian2 integration method for every group (None: exact for linear types, else rk4)
+    method: str | None = None
+
+    @classmethod
+    def version(cls) -> str:
+        import brian2
+
+        return f"brian2 {brian2.__version__}"
+
+    def check(self, model: Model) -> None:
+        super().check(model)
+        if self.target not in TARGETS:
+            raise UnsupportedError(self.name, f"target {self.target!r} (known: {', '.join(TARGETS)})")
+        for projection in model.projections.values():
+            source = model.stimuli.get(projection.source)
+            kind = projection.synapse.synapse_type
+            if source is not None and kind.name != "static" and _max_multiplicity(source.trains) > 1:
+                raise UnsupportedError(self.name, f"projection {projection.name}: a spike train of "
+                                       f"{source.name} has two spikes in one time step, which a "
+                                       f"{kind.name} synapse would have to process one after the other")
+
+    def run(self, model: Model) -> Result:
+        import brian2 as b2
+
+        started = time.perf_counter()
+        _configure(b2, self.target, model, self.method)
+        build = Brian2Network(b2, model, self.method)
+        if self.target == "cpp_standalone":
+            built = time.perf_counter()
+            _run_standalone(b2, build, model, self.method)
+            finished = time.perf_counter()
+            simulate_s = float(getattr(b2.device, "_last_run_time", None) or finished - built)
+            setup_s = finished - started - simulate_s
+        else:
+            build.network.run(0 * b2.ms, namespace={})  # code generation and compilation
+            built = time.perf_counter()
+            build.network.run(build.run_time, namespace={})
+            setup_s, simulate_s = built - started, time.perf_counter() - built
+        result = build.result()
+        result.metadata.update(setup_s=setup_s, simulate_s=simulate_s, backend_version=self.version(),
+                               target=self.target, methods=build.methods)
+        return result
+
+
+def _max_multiplicity(trains: list[np.ndarray]) -> int:
+    """Largest number of spikes of one train on one grid point."""
+    counts = [np.unique(np.round(np.asarray(t) * 1e6).astype(np.int64), return_counts=True)[1] for t in trains if len(t)]
+    return max((int(c.max()) for c in counts), default=1)
+
+
+def _configure(b2, target: str, model: Model, method: str | None) -> None:
+    """Set Brian2's preferences, device and clock for one run."""
+    b2.prefs.codegen.runtime.cython.cache_dir = str(cache_dir("brian2") / "cython")
+    b2.prefs.codegen.runtime.cython.multiprocess_safe = True
+    b2.prefs.logging.file_log = False
+    b2.prefs.logging.delete_log_on_exit = True
+    if target == "cpp_standalone":
+        b2.set_device("cpp_standalone", build_on_run=False)
+    else:
+        b2.prefs.codegen.target = target
+    b2.defaultclock.dt = model.simulation.dt * b2.ms
+
+
+def _run_standalone(b2, build: "Brian2Network", model: Model, method: str | None) -> None:
+    """Build (or reuse) and run the C++ project of ``model`` under a lock, then read its results."""
+    from brian2.utils.filelock import FileLock
+
+    build.network.run(build.run_time, namespace={})
+    key = content_hash(repr(sorted(model.document.items(), key=str)), repr(model.simulation), str(method),
+                       b2.__version__)
+    directory = cache_dir("brian2") / "standalone" / key
+    with FileLock(str(directory) + ".lock"):
+        b2.device.build(directory=str(directory), compile=True, run=True, with_output=False)
+        build.collect()
+
+
+class CachedMethod:
+    """A Brian2 integration method whose generated update code is cached on disk.
+
+    Brian2's ``exact`` method solves the linear system symbolically with SymPy, which takes
+    seconds per group on every run; the abstract code it returns depends only on the equations and
+    on which identifiers are constants, so it is stored under ``cache_dir("brian2")/stateupdaters``
+    keyed by their hash (written atomically: temporary file, then rename).
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self.__name__ = name
+
+    def key(self, equations: Any, variables: dict[str, Any] | None) -> str:
+        import brian2
+
+        variables = variables or {}
+        names = sorted((set(equations.identifiers) | set(equations.names)) & set(variables))
+        kinds = [(n, type(variables[n]).__name__, getattr(variables[n], "constant", None),
+                  getattr(variables[n], "scalar", None)) for n in names]
+        return content_hash(self.name, str(equations), repr(kinds), brian2.__version__)
+
+    def __call__(self, equations: Any, variables: dict[str, Any] | None = None,
+                 method_options: dict[str, Any] | None = None) -> str:
+        from brian2 import StateUpdateMethod
+
+        path = cache_dir("brian2") / "stateupdaters" / f"{self.name}-{self.key(equations, variables)}.txt"
+        if path.exists():
+            return path.read_text(encoding="utf-8")
+        code = StateUpdateMethod.stateupdaters[self.name](equations, variables, method_options)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(code, encoding="utf-8")
+        os.replace(temporary, path)
+        return code
+
+
+@dataclass
+class _Recorder:
+    """Monitors of one recording."""
+
+    recording: Recording
+    states: Any = None
+    spikes: Any = None
+
+
+@dataclass
+class Brian2Network:
+    """The Brian2 objects of one model, and the conversion of their monitors to a :class:`Result`."""
+
+    b2: Any
+    model: Model
+    method_override: str | None
+    groups: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, tuple[Any, int]] = field(default_factory=dict)
+    synapses: dict[str, Any] = field(default_factory=dict)
+    recorders: list[_Recorder] = field(default_factory=list)
+    methods: dict[str, str] = field(default_factory=dict)
+    collected: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        b2 = self.b2
+        self.dt = self.model.simulation.dt
+        self.run_time = (self.model.simulation.duration + self.dt) * b2.ms
+        objects: list[Any] = []
+        continuous = self._continuous_currents()
+        for name, population in self.model.populations.items():
+            objects += self._neuron_group(population, continuous.get(name, []))
+        for name, stimulus in self.model.spike_sources().items():
+            objects.append(self._spike_source(name, stimulus.trains))
+        for projection in self.model.projections.values():
+            objects += self._projection(projection)
+        for recording in self.model.recordings.values():
+            objects += self._recorder(recording)
+        self.network = b2.Network(objects)
+        self.network.schedule = SCHEDULE
+
+    # ------------------------------------------------------------------ neurons
+    def _continuous_currents(self) -> dict[str, list[str]]:
+        """Names of the summed current variables each target population receives (pA)."""
+        currents: dict[str, list[str]] = {}
+        for projection in self.model.projections.values():
+            if projection.synapse.synapse_type.continuous:
+                currents.setdefault(projection.target, []).append(f"I_{projection.name}")
+        return currents
+
+    def _method(self, linear: bool) -> str:
+        return self.method_override or (LINEAR_METHOD if linear else NONLINEAR_METHOD)
+
+    @staticmethod
+    def _integrator(method: str) -> Any:
+        """What Brian2 gets as ``method``: the disk-cached ``exact`` solver, or the method name."""
+        return CachedMethod(method) if method == LINEAR_METHOD else method
+
+    def _neuron_group(self, population: Population, currents: list[str]) -> list[Any]:
+        b2, kind = self.b2, population.neuron_type
+        method = self._method(kind.linear and not currents)
+        self.methods[population.name] = method
+        emit_rule = SYNAPSES[kind.emits].on_spike if kind.emits else ()
+        profiles, masks = self._dc_inputs(population)
+        options: dict[str, Any] = {}
+        if kind.threshold is not None:
+            options.update(threshold=gen.threshold_condition(kind), reset=gen.reset_code(kind, emit_rule) or None)
+            refractory = gen.refractory_period(kind)
+            if refractory:
+                options["refractory"] = refractory
+        namespace = {f"dc_{name}": b2.TimedArray(profile, dt=self.dt * b2.ms) for name, profile in profiles.items()}
+        group = b2.NeuronGroup(population.size, gen.neuron_equations(kind, currents, [f"dcmask_{n}" for n in masks]),
+                               method=self._integrator(method), name=f"pop_{population.name}", namespace=namespace, **options)
+        values = {**population.parameters, **population.initial, **{c: 0.0 for c in currents}, "I_dc": 0.0,
+                  **{f"dcmask_{name}": mask for name, mask in masks.items()}}
+        for name, value in values.items():
+            setattr(group, name, value)
+        if profiles:
+            code = "I_dc = " + " + ".join(f"dc_{name}(t)*dcmask_{name}" for name in profiles)
+            group.run_regularly(code, when="before_groups", name=f"dc_{population.name}")
+        self.groups[population.name] = group
+        return [group]
+
+    def _dc_inputs(self, population: Population) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Per DC stimulus into ``population``: its current (pA) at each step start, and its cell mask."""
+        n_steps = self.model.simulation.n_steps
+        k = np.arange(n_steps + 2)
+        profiles, masks = {}, {}
+        for name, stimulus in self.model.current_stimuli().items():
+            if stimulus.target != population.name:
+                continue
+            p = stimulus.parameters
+            stop = steps(p["stop"], self.dt) if np.isfinite(p["stop"]) else n_steps + 2
+            profiles[name] = np.where((k >= steps(p["start"], self.dt)) & (k < stop), p["amplitude"], 0.0)
+            masks[name] = np.zeros(population.size)
+            masks[name][stimulus.indices] = 1.0
+        return profiles, masks
+
+    # ------------------------------------------------------------------ sources
+    def _spike_source(self, name: str, trains: list[np.ndarray]) -> Any:
+        """A SpikeGeneratorGroup emitting at clock ``t_s - dt``; trains with several spikes in one
+        step are spread over ``layers`` copies of the source (index + layer*size)."""
+        b2 = self.b2
+        size = len(trains)
+        layers = _max_multiplicity(trains)
+        indices, times = [], []
+        for index, train in enumerate(trains):
+            ticks = np.rint(np.asarray(train) / self.dt).astype(np.int64)
+            seen: dict[int, int] = {}
+            for tick in ticks:
+                layer = seen.get(int(tick), 0)
+                seen[int(tick)] = layer + 1
+                indices.append(index + layer * size)
+                times.append((tick - 1) * self.dt)
+        group = b2.SpikeGeneratorGroup(size * layers, np.array(indices, dtype=int), np.array(times) * b2.ms,
+                                       name=f"src_{name}")
+        self.sources[name] = (group, layers)
+        return group
+
+    # ------------------------------------------------------------------ projections
+    def _projection(self, projection: Projection) -> list[Any]:
+        kind = projection.synapse.synapse_type
+        if kind.continuous:
+            return self._continuous_projection(projection, kind)
+        return self._event_projection(projection, kind)
+
+    def _endpoints(self, projection: Projection) -> tuple[Any, np.ndarray, np.ndarray]:
+        """Brian2 source group and (source, target) index arrays, replicated over source layers."""
+        if projection.source in self.sources:
+            source, layers = self.sources[projection.source]
+        else:
+            source, layers = self.groups[projection.source], 1
+        size = self.model.size_of(projection.source)
+        i = np.concatenate([projection.pairs[:, 0] + layer * size for layer in range(layers)])
+        j = np.tile(projection.pairs[:, 1], layers)
+        return source, i, j
+
+    def _event_projection(self, projection: Projection, kind: SynapseType) -> list[Any]:
+        """Event synapse: the rule of ``kind`` (or of the source neuron's ``emits`` type) in on_pre."""
+        b2 = self.b2
+        target_type = self.model.populations[projection.target].neuron_type
+        parameters, initial = dict(projection.synapse.parameters), dict(projection.synapse.initial)
+        rule, rename = kind.on_spike, {}
+        source_population = self.model.populations.get(projection.source)
+        if source_population is not None and source_population.neuron_type.emits:
+            emitted = SYNAPSES[source_population.neuron_type.emits]
+            rule, rename = emitted.on_spike, {"first": "0.0"}
+            parameters = {p.name: source_population.parameters[p.name] for p in emitted.parameters}
+            initial = {s.name: source_population.initial[s.name] for s in emitted.states}
+            kind = emitted
+        if projection.weight >= 0:
+            receptor, sign = target_type.receptors["excitatory"], 1.0
+        else:
+            receptor, sign = target_type.receptors["inhibitory"], float(target_type.inhibitory_sign)
+        source, i, j = self._endpoints(projection)
+        synapses = b2.Synapses(source, self.groups[projection.target],
+                               model=gen.event_synapse_equations(kind, list(parameters)),
+                               on_pre=gen.on_pre_code(rule, receptor, sign, rename),
+                               delay=(projection.delay - self.dt) * b2.ms, name=f"proj_{projection.name}",
+                               namespace={})
+        synapses.connect(i=i, j=j)
+        self._set_synapse_values(synapses, projection, parameters, initial)
+        synapses.t_last = (projection.delay - self.dt) * b2.ms
+        synapses.first = 1.0
+        self.synapses[projection.name] = synapses
+        return [synapses]
+
+    def _continuous_projection(self, projection: Projection, kind: SynapseType) -> list[Any]:
+        """Continuous synapse (kinetic NMDA): clock-driven states, pulse on arrival, summed current."""
+        b2 = self.b2
+        target_type = self.model.populations[projection.target].neuron_type
+        parameters = dict(projection.synapse.parameters)
+        method = self._method(False)
+        self.methods[projection.name] = method
+        source, i, j = self._endpoints(projection)
+        synapses = b2.Synapses(
+            source, self.groups[projection.target],
+            model=gen.continuous_synapse_equations(kind, list(parameters), f"I_{projection.name}",
+                                                   target_type.membrane),
+            on_pre=gen.pulse_on_pre(kind), delay=(projection.delay - self.dt) * b2.ms, method=self._integrator(method),
+            name=f"proj_{projection.name}", namespace={})
+        synapses.connect(i=i, j=j)
+        self._set_synapse_values(synapses, projection, parameters, dict(projection.synapse.initial))
+        synapses.T = 0.0
+        synapses.pulse_end = -1.0 * b2.second
+        synapses.run_regularly(gen.pulse_step_end(kind), when="end", name=f"pulse_{projection.name}")
+        self.synapses[projection.name] = synapses
+        return [synapses]
+
+    @staticmethod
+    def _set_synapse_values(synapses: Any, projection: Projection, parameters: dict[str, float],
+                            initial: dict[str, float]) -> None:
+        for name, value in {**parameters, **initial}.items():
+            setattr(synapses, name, value)
+        synapses.weight = projection.weight
+
+    # ------------------------------------------------------------------ recording
+    def _recorder(self, recording: Recording) -> list[Any]:
+        b2 = self.b2
+        group = self.groups[recording.population]
+        recorder = _Recorder(recording)
+        if recording.variables:
+            recorder.states = b2.StateMonitor(group, recording.variables, record=recording.indices,
+                                              dt=recording.interval * b2.ms, when="start",
+                                              name=f"rec_{recording.name}")
+        if recording.spikes:
+            recorder.spikes = b2.SpikeMonitor(group, name=f"spk_{recording.name}")
+        self.recorders.append(recorder)
+        return [m for m in (recorder.states, recorder.spikes) if m is not None]
+
+    def collect(self) -> None:
+        """Copy monitor contents to plain arrays (needed before a standalone device is reset)."""
+        for recorder in self.recorders:
+            r = recorder.recording
+            if recorder.states is not None:
+                self.collected[r.name] = (np.asarray(recorder.states.t / self.b2.ms),
+                                          {v: np.asarray(getattr(recorder.states, v)) for v in r.variables})
+            if recorder.spikes is not None:
+                self.collected[r.name + "/spikes"] = (np.asarray(recorder.spikes.t / self.b2.ms),
+                                                      np.asarray(recorder.spikes.i))
+
+    def result(self) -> Result:
+        if not self.collected:
+            self.collect()
+        model = self.model
+        result = Result(model=model.name, backend="brian2",
+                        metadata={"dt_ms": self.dt, "duration_ms": model.simulation.duration})
+        for recorder in self.recorders:
+            r = recorder.recording
+            kind = model.populations[r.population].neuron_type
+            if recorder.states is not None:
+                times, values = self.collected[r.name]
+                wanted = model.sample_times(r)
+                rows = _rows_at(times, wanted, self.dt)
+                for variable in r.variables:
+                    unit = next(s.unit for s in kind.states if s.name == variable)
+                    result.signals[(r.population, variable)] = Signal(
+                        wanted, values[variable][:, rows].T.copy(), unit, list(r.indices))
+            if recorder.spikes is not None:
+                times, cells = self.collected[r.name + "/spikes"]
+                result.spike_trains[r.population] = _spike_trains(times + self.dt, cells,
+                                                                  model.populations[r.population].size,
+                                                                  model.simulation.duration, self.dt)
+        return result
+
+
+def _rows_at(times: np.ndarray, wanted: np.ndarray, dt: float) -> np.ndarray:
+    """Indices of the monitor samples taken at the clock times ``wanted`` (ms)."""
+    ticks = np.rint(times / dt).astype(np.int64)
+    position = {int(tick): row for row, tick in enumerate(ticks)}
+    try:
+        return np.array([position[int(round(t / dt))] for t in wanted], dtype=int)
+    except KeyError as missing:
+        raise RuntimeError(f"Brian2 took no sample at step {missing}") from None
+
+
+def _spike_trains(times: np.ndarray, cells: np.ndarray, size: int, duration: float, dt: float) -> list[np.ndarray]:
+    """One sorted array of bridge spike times (ms, on the grid, <= duration) per cell."""
+    times = np.rint(times / dt) * dt
+    keep = times <= duration + 1e-9 * dt
+    times, cells = times[keep], cells[keep]
+    return [np.sort(times[cells == cell]) for cell in range(size)]
+
+
+__all__ = ["Brian2Backend", "TARGETS"]

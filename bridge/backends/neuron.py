@@ -1,0 +1,395 @@
+"""The NEURON backend: compiled NMODL mechanisms generated from the catalog (see
+:mod:`bridge.backends.neuron_nmodl`), compiled once and cached (:mod:`bridge.backends.neuron_build`).
+
+How the reference semantics (:mod:`bridge.backends.reference`) are reproduced
+-------------------------------------------------------------------------------
+* **Point neurons** (``lif_psc_exp``, ``lif_cond_exp``, ``lif_tum_2000``) are point processes whose
+  state is advanced once per fixed step ``dt`` (the model's) by 4th-order Runge–Kutta on the
+  catalog's equations; they all sit in one host section whose voltage is unused.  A step ending at
+  ``t`` integrates, then applies the jumps and DC changes due at ``t``, then tests the threshold on
+  the grid, resets and starts the refractory clamp — the reference's order.  NEURON delivers an
+  event due at ``t`` at the end of the step *reaching* ``t`` (after ``nrn_state`` and after
+  ``Vector.record``), so bridge schedules every event for such a target one step early (NetCon
+  delay = delay - dt) and the mechanism buffers it for the next ``nrn_state``.  Hence a
+  ``Vector.record`` sample at ``t`` is the state after all events at ``t``, as in the reference.
+* **Spikes** are detected by a NetCon with threshold 0.5 on the mechanism's ``spiked`` flag (raised
+  for one step).  NEURON checks thresholds at the start of the next step, time-stamped with that
+  step's start, i.e. the grid time of the spike (:data:`DETECTION_LAG_STEPS` = 0, measured; kept as
+  a named constant that is subtracted from recorded spike times and NetCon delays).  Spike sources are ``bridge_relay`` artificial cells fed with
+  ``NetCon.event`` at the (grid) spike times.
+* **Passive cells** are real single-compartment sections (area 100 µm², so ``cm`` in µF/cm² equals
+  ``C_m`` in pF) with ``pas``, integrated by NEURON itself: backward Euler (``secondorder = 0``)
+  or Crank–Nicolson (``secondorder = 2``, the default here: second order in dt), or CVODE with
+  ``cvode = True``.  Kinetic NMDA synapses onto them are ``bridge_nmda_kinetic`` point processes
+  (``cnexp``), one per connection, receiving events at the spike time plus the delay (the pulse
+  starts at that grid time and only changes derivatives, so no early scheduling is needed).
+  Their deviation from the reference is NEURON's integration error, which shrinks with dt:
+  ``cnexp`` advances g with x frozen over the step, which is first order in dt (about 0.011 mV in
+  V and 0.03 in g at dt = 0.1 ms for models/nmda_kinetic.yaml, halving with dt); with
+  ``cvode = True`` (atol = rtol = 1e-8) the deviation is about 2e-6 mV.
+* DC steps act on ``[start, stop)``: for point neurons as events on the DC port, for passive
+  cells as an ``IClamp`` (NEURON evaluates currents at mid-step, so the grid interval is the same).
+
+Backend options (set as attributes, e.g. ``options={"cvode": True}``): ``cvode`` (bool, only for
+models made of passive cells: the per-step propagation of the point neurons is not a CVODE
+right-hand side), ``cvode_atol``/``cvode_rtol`` (default 1e-8), ``secondorder`` (0 or 2) and
+``n_sub`` (Runge–Kutta sub-steps per dt, default 1).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..catalog import NEURONS, STIMULI, SYNAPSES
+from ..model import Model, Population, Projection, Recording
+from ..model.errors import UnsupportedError
+from ..result import Result, Signal
+from .base import Backend
+from .neuron_nmodl import EVENT_SYNAPSES, PORTS, POINT_NEURONS, event_synapse_arguments, mechanism_name
+
+#: NEURON time-stamps a spike raised in the step ending at t with t + DETECTION_LAG_STEPS*dt (measured: t)
+DETECTION_LAG_STEPS = 0
+#: real-section cell types integrated by NEURON itself
+SECTION_NEURONS = ("passive",)
+AREA_UM2 = 100.0  # membrane area of a passive cell: C [pF] = cm [uF/cm2] * 1e-6 cm2 * 1e6
+PA_PER_NA = 1000.0
+NS_PER_US = 1000.0
+NEVER = 1e9  # ms, "until the end" for IClamp durations
+
+
+@dataclass
+class CellGroup:
+    """The NEURON objects of one population."""
+
+    population: Population
+    cells: list[Any]  # point processes (point neurons) or sections (passive)
+    sectioned: bool
+    keep: list[Any] = field(default_factory=list)  # objects that must stay alive
+
+    def pointer(self, index: int, variable: str):
+        """Pointer to ``variable`` (catalog name) of cell ``index``."""
+        if self.sectioned:
+            return self.cells[index](0.5)._ref_v
+        return getattr(self.cells[index], f"_ref_{variable}")
+
+
+class NeuronBackend(Backend):
+    """Runs catalog models on NEURON 9 with generated, compiled NMODL mechanisms."""
+
+    name = "neuron"
+    neuron_types = frozenset(POINT_NEURONS + SECTION_NEURONS)
+    synapse_types = frozenset(SYNAPSES)
+    stimulus_types = frozenset(STIMULI)
+    #: every catalog type has a mechanism; combinations NEURON cannot run are refused in check()
+    unsupported_reasons: ClassVar[dict[str, str]] = {}
+
+    cvode: bool = False
+    secondorder: int = 2
+    n_sub: int = 1
+    cvode_atol: float = 1e-8
+    cvode_rtol: float = 1e-8
+
+    @classmethod
+    def version(cls) -> str:
+        import neuron
+
+        return f"NEURON {neuron.__version__}"
+
+    def check(self, model: Model) -> None:
+        super().check(model)
+        for projection in model.projections.values():
+            target = model.populations[projection.target].type
+            continuous = projection.synapse.synapse_type.continuous
+            if continuous and target not in SECTION_NEURONS:
+                raise UnsupportedError(self.name, f"{projection.synapse.type} onto {target} (continuous synapses "
+                                       f"need a real NEURON section: only onto {', '.join(SECTION_NEURONS)})")
+        if self.cvode and any(p.type not in SECTION_NEURONS for p in model.populations.values()):
+            raise UnsupportedError(self.name, "cvode with point neurons (their exact per-step update is not a "
+                                   "CVODE right-hand side; use the fixed step)")
+
+    def run(self, model: Model) -> Result:
+        from . import neuron_build
+
+        started = time.perf_counter()
+        built = neuron_build.load()
+        simulation = NeuronSimulation(model, self)
+        ready = time.perf_counter()
+        result = simulation.run()
+        result.metadata.update(setup_s=ready - started, simulate_s=time.perf_counter() - ready,
+                               compile_s=built.seconds, compiled=built.compiled,
+                               backend_version=self.version(), cvode=bool(self.cvode),
+                               secondorder=int(self.secondorder), library=str(built.library))
+        return result
+
+
+class NeuronSimulation:
+    """One model instantiated in NEURON."""
+
+    def __init__(self, model: Model, options: NeuronBackend):
+        from neuron import h
+
+        self.h = h
+        self.model = model
+        self.options = options
+        self.dt = model.simulation.dt
+        self.keep: list[Any] = []
+        h.load_file("stdrun.hoc")
+        h.dt = self.dt
+        h.secondorder = int(options.secondorder)
+        self.host = h.Section(name="bridge_host")
+        self.groups = {name: self._population(pop) for name, pop in model.populations.items()}
+        self.relays = {name: [h.bridge_relay() for _ in stim.trains] for name, stim in model.spike_sources().items()}
+        self.connections: list[tuple[Any, list[float]]] = []
+        self.synapses: dict[str, list[Any]] = {}  # continuous synapse point processes per projection
+        for projection in model.projections.values():
+            self._projection(projection)
+        self.spike_records = self._record_spikes()
+        self.samples = self._record_signals()
+
+    # ------------------------------------------------------------------ cells
+    def _population(self, population: Population) -> CellGroup:
+        if population.type in SECTION_NEURONS:
+            return self._passive(population)
+        mechanism = getattr(self.h, mechanism_name(population.type))
+        cells = []
+        for _ in range(population.size):
+            cell = mechanism(self.host(0.5))
+            for name, value in population.parameters.items():
+                setattr(cell, name, value)
+            cell.n_sub = int(self.options.n_sub)
+            cells.append(cell)
+        return CellGroup(population, cells, sectioned=False)
+
+    def _passive(self, population: Population) -> CellGroup:
+        h, p = self.h, population.parameters
+        group = CellGroup(population, [], sectioned=True)
+        for i in range(population.size):
+            sec = h.Section(name=f"{population.name}[{i}]")
+            sec.nseg, sec.L = 1, float(np.sqrt(AREA_UM2 / np.pi))
+            sec.diam = sec.L
+            sec.Ra = 100.0
+            sec.cm = p["C_m"]
+            sec.insert("pas")
+            sec(0.5).pas.g = p["g_L"] * 1e-9 / (AREA_UM2 * 1e-8)  # nS over the area -> S/cm2
+            sec(0.5).pas.e = p["E_L"]
+            group.cells.append(sec)
+            if p.get("I_e", 0.0):
+                group.keep.append(self._iclamp(sec, 0.0, NEVER, p["I_e"]))
+        return group
+
+    def _iclamp(self, sec, start: float, stop: float, amplitude_pa: float):
+        clamp = self.h.IClamp(sec(0.5))
+        clamp.delay, clamp.dur, clamp.amp = start, min(stop, NEVER) - start, amplitude_pa / PA_PER_NA
+        return clamp
+
+    # ------------------------------------------------------------------ connections
+    def _source_object(self, source: str, index: int):
+        """(NetCon source, pointer or None, delay correction in ms) of one presynaptic element."""
+        if source in self.relays:
+            return self.relays[source][index], None, 0.0
+        group = self.groups[source]
+        if group.sectioned or group.population.neuron_type.threshold is None:
+            return None, None, 0.0
+        cell = group.cells[index]
+        return cell, cell._ref_spiked, DETECTION_LAG_STEPS * self.dt
+
+    def _netcon(self, source: str, index: int, target, delay: float):
+        obj, pointer, lag = self._source_object(source, index)
+        if obj is None:
+            return None
+        if pointer is not None:
+            nc = self.h.NetCon(pointer, target, sec=self.host)
+            nc.threshold = 0.5
+        else:
+            nc = self.h.NetCon(obj, target)
+        nc.delay = delay - lag
+        if nc.delay < -1e-12:
+            raise UnsupportedError("neuron", f"delay {delay} ms too short for NEURON spike detection")
+        nc.delay = max(nc.delay, 0.0)
+        return nc
+
+    def _projection(self, projection: Projection) -> None:
+        target = self.groups[projection.target]
+        if projection.synapse.synapse_type.continuous:
+            self._continuous(projection, target)
+            return
+        early = self.dt  # buffered targets: deliver one step early
+        for src, tgt in projection.pairs:
+            cell = target.cells[tgt]
+            nc = self._netcon(projection.source, int(src), cell, projection.delay - early)
+            if nc is None:
+                continue
+            self.connections.append((nc, self._weights(projection, int(src), nc.delay)))
+            self.keep.append(nc)
+
+    def _weights(self, projection: Projection, source_index: int, nc_delay: float) -> list[float]:
+        """NetCon weight vector: weight, port, synapse code, synapse parameters and state, tlast, first."""
+        target_type = self.model.populations[projection.target].neuron_type
+        if projection.weight >= 0:
+            port, weight = PORTS["excitatory"], projection.weight
+        else:
+            port, weight = PORTS["inhibitory"], target_type.inhibitory_sign * projection.weight
+        synapse, values = projection.synapse.type, {**projection.synapse.parameters, **projection.synapse.initial}
+        source = self.model.populations.get(projection.source)
+        if source is not None and source.neuron_type.emits:  # lif_tum_2000: its own TM state, per connection
+            synapse = source.neuron_type.emits
+            values = {**source.parameters, **source.initial}
+        fields = [values.get(name, 0.0) for name in event_synapse_arguments()[:-2]]
+        # tlast: the arrival time that corresponds to t = 0 (h of the first spike is its time)
+        return [weight, port, EVENT_SYNAPSES.index(synapse)] + fields + [nc_delay, 1.0]
+
+    def _continuous(self, projection: Projection, target: CellGroup) -> None:
+        mechanism = getattr(self.h, mechanism_name(projection.synapse.type))
+        self.synapses[projection.name] = []
+        for src, tgt in projection.pairs:
+            synapse = mechanism(target.cells[tgt](0.5))
+            for name, value in projection.synapse.parameters.items():
+                setattr(synapse, name, value)
+            synapse.weight = projection.weight
+            self.synapses[projection.name].append(synapse)
+            nc = self._netcon(projection.source, int(src), synapse, projection.delay)
+            if nc is not None:
+                self.connections.append((nc, [1.0]))
+            self.keep += [synapse, nc]
+
+    # ------------------------------------------------------------------ recording
+    def _record_spikes(self) -> dict[str, list[Any]]:
+        records = {}
+        for r in self.model.recordings.values():
+            if not r.spikes or r.population in records:
+                continue
+            group = self.groups[r.population]
+            vectors = []
+            for cell in group.cells:
+                nc = self.h.NetCon(cell._ref_spiked, None, sec=self.host)
+                nc.threshold = 0.5
+                vec = self.h.Vector()
+                nc.record(vec)
+                self.keep.append(nc)
+                vectors.append(vec)
+            records[r.population] = vectors
+        return records
+
+    def _pointer(self, recording: Recording, index: int, variable: str):
+        """Pointer to a recorded variable of a cell, or of a continuous synapse (connection ``index``)."""
+        if recording.projection:
+            return getattr(self.synapses[recording.projection][index], f"_ref_{variable}")
+        return self.groups[recording.population].pointer(index, variable)
+
+    def _record_signals(self) -> dict[tuple[str, str], list[Any]]:
+        samples = {}
+        for r in self.model.recordings.values():
+            times = self.h.Vector(self.model.sample_times(r))
+            self.keep.append(times)
+            for variable in r.variables:
+                vectors = []
+                for index in r.indices:
+                    vec = self.h.Vector()
+                    pointer = self._pointer(r, index, variable)
+                    if self.options.cvode:  # at the sample times (CVODE interpolates)
+                        vec.record(pointer, times, sec=self.host)
+                    else:  # every step from t = 0, subsampled in _collect
+                        vec.record(pointer, sec=self.host)
+                    vectors.append(vec)
+                samples[(r.name, variable)] = vectors
+        return samples
+
+    # ------------------------------------------------------------------ running
+    def _initialise(self) -> None:
+        h = self.h
+        h.cvode_active(1 if self.options.cvode else 0)
+        if self.options.cvode:
+            h.CVode().atol(float(self.options.cvode_atol))
+            h.CVode().rtol(float(self.options.cvode_rtol))
+        h.finitialize()
+        for group in self.groups.values():
+            self._set_initial(group)
+        for nc, weights in self.connections:
+            for i, value in enumerate(weights):
+                nc.weight[i] = value
+        self._schedule_inputs()
+        if self.options.cvode:
+            h.CVode().re_init()
+        else:
+            h.fcurrent()
+
+    def _set_initial(self, group: CellGroup) -> None:
+        initial = group.population.initial
+        for cell in group.cells:
+            if group.sectioned:
+                cell(0.5).v = initial["V_m"]
+                continue
+            for name, value in initial.items():
+                setattr(cell, name, value)
+
+    def _schedule_inputs(self) -> None:
+        """Spike-source events and DC changes of point neurons (one step early), IClamps of sections."""
+        h = self.h
+        for name, stimulus in self.model.spike_sources().items():
+            for relay, train in zip(self.relays[name], stimulus.trains):
+                feeder = h.NetCon(None, relay)
+                self.keep.append(feeder)
+                for t in train:
+                    feeder.event(float(t))
+        for stimulus in self.model.current_stimuli().values():
+            group = self.groups[stimulus.target]
+            p = stimulus.parameters
+            for index in stimulus.indices:
+                if group.sectioned:
+                    self.keep.append(self._iclamp(group.cells[index], p["start"], p["stop"], p["amplitude"]))
+                    continue
+                self._dc_change(group.cells[index], p["start"], p["amplitude"])
+                if np.isfinite(p["stop"]):
+                    self._dc_change(group.cells[index], p["stop"], -p["amplitude"])
+
+    def _dc_change(self, cell, at: float, amount: float) -> None:
+        """Change the DC input of a point neuron by ``amount`` pA for the steps from ``at`` ms on."""
+        if at <= 0.5 * self.dt:
+            cell.I_dc += amount
+            return
+        nc = self.h.NetCon(None, cell)
+        nc.weight[0], nc.weight[1], nc.weight[2] = amount, PORTS["dc"], 0
+        nc.event(at - self.dt)
+        self.keep.append(nc)
+
+    def run(self) -> Result:
+        h = self.h
+        self._initialise()
+        if self.options.cvode:
+            h.continuerun(self.model.simulation.duration)
+        else:
+            for _ in range(self.model.simulation.n_steps):
+                h.fadvance()
+        return self._result()
+
+    def _result(self) -> Result:
+        result = Result(model=self.model.name, backend="neuron",
+                        metadata={"dt_ms": self.dt, "duration_ms": self.model.simulation.duration})
+        for r in self.model.recordings.values():
+            self._collect(result, r)
+        lag = DETECTION_LAG_STEPS * self.dt
+        for population, vectors in self.spike_records.items():
+            result.spike_trains[population] = [np.round((np.array(v) - lag) / self.dt) * self.dt for v in vectors]
+        return result
+
+    def _subsample(self, values: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """Values at the sample ``times`` (ms) from a per-step recording starting at t = 0."""
+        if self.options.cvode:
+            return values[: len(times)]
+        return values[np.rint(times / self.dt).astype(int)]
+
+    def _collect(self, result: Result, recording: Recording) -> None:
+        if recording.projection:
+            kind = self.model.projections[recording.projection].synapse.synapse_type
+        else:
+            kind = self.model.populations[recording.population].neuron_type
+        times = self.model.sample_times(recording)
+        for variable in recording.variables:
+            unit = next(s.unit for s in kind.states if s.name == variable)
+            columns = [self._subsample(np.array(v), times) for v in self.samples[(recording.name, variable)]]
+            result.signals[(recording.owner, variable)] = Signal(
+                times, np.column_stack(columns) if columns else np.empty((len(times), 0)), unit,
+                list(recording.indices))

@@ -1,0 +1,202 @@
+"""Compile the NMODL mechanisms of ``mod/`` with ``nrnivmodl`` once, cache the library, load it.
+
+Cache layout: ``cache_dir("nrnmech") / <key>/`` with ``key`` = :func:`~bridge.backends.cache.content_hash`
+of the NEURON version and every ``.mod`` file (name and text).  An entry holds the mod files, the
+``nrnivmodl`` output (``<arch>/libnrnmech.so``) and ``manifest.json`` (library path, size, SHA-256).
+
+* Built atomically: ``nrnivmodl`` runs in a fresh temporary directory next to the entry, which is
+  then renamed onto the entry; when two processes build at once, the loser's rename fails and it
+  uses the winner's entry (both entries are identical), so nobody ever sees a half-built library.
+* Validated on every use: a missing manifest, missing library or a size/hash mismatch marks the
+  entry corrupted; it is renamed aside (then deleted) and rebuilt.
+* Compile errors raise :class:`MechanismCompileError` naming the ``.mod`` file and line.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cache import cache_dir, content_hash
+from .neuron_nmodl import MOD_DIR
+
+MANIFEST = "manifest.json"
+_loaded: Path | None = None
+
+
+class MechanismCompileError(RuntimeError):
+    """``nrnivmodl`` failed; the message names the ``.mod`` file and line when it can."""
+
+
+@dataclass
+class Build:
+    """A usable compiled library: ``library`` path, whether this call ``compiled`` it, and seconds spent."""
+
+    library: Path
+    compiled: bool
+    seconds: float
+
+
+def neuron_version() -> str:
+    """Version of the installed NEURON package (part of the cache key)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("neuron")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def mod_files(directory: Path = MOD_DIR) -> list[Path]:
+    """The ``.mod`` sources to compile, sorted by name."""
+    return sorted(directory.glob("*.mod"))
+
+
+def cache_key(sources: list[Path]) -> str:
+    """Content hash of the NEURON version and the sources (names and texts)."""
+    parts: list[bytes | str] = [neuron_version()]
+    for path in sources:
+        parts += [path.name, path.read_bytes()]
+    return content_hash(*parts)
+
+
+def nrnivmodl() -> str:
+    """Path of ``nrnivmodl``: next to the running Python first (virtualenv), else on ``PATH``."""
+    candidate = Path(sys.executable).parent / "nrnivmodl"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("nrnivmodl")
+    if not found:
+        raise MechanismCompileError("nrnivmodl not found (install NEURON: pip install neuron)")
+    return found
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def entry_problem(entry: Path) -> str | None:
+    """Why the cache entry ``entry`` is unusable, or None when it is valid."""
+    try:
+        manifest = json.loads((entry / MANIFEST).read_text(encoding="utf-8"))
+        library = entry / manifest["library"]
+    except (OSError, ValueError, KeyError):
+        return "missing or unreadable manifest"
+    if not library.is_file():
+        return f"missing library {library}"
+    if library.stat().st_size != manifest["size"]:
+        return f"library {library} has {library.stat().st_size} bytes, expected {manifest['size']}"
+    if _sha256(library) != manifest["sha256"]:
+        return f"library {library} does not match its recorded SHA-256"
+    return None
+
+
+def _library_of(entry: Path) -> Path:
+    return entry / json.loads((entry / MANIFEST).read_text(encoding="utf-8"))["library"]
+
+
+def _compile_error(output: str, workdir: Path) -> MechanismCompileError:
+    """Turn ``nrnivmodl`` output into an error naming the ``.mod`` file and line."""
+    text = output.replace(str(workdir) + os.sep, "")
+    patterns = [r"(?:at )?line (\d+) in file ([\w.\-/]+\.mod)", r"([\w.\-/]+\.mod):(\d+)"]
+    for pattern in patterns:
+        match = re.search(pattern, text)
+        if match:
+            first, second = match.groups()
+            line, name = (first, second) if first.isdigit() else (second, first)
+            context = [ln for ln in text.splitlines() if ln.strip()]
+            where = next((i for i, ln in enumerate(context) if match.group(0) in ln), len(context) - 1)
+            excerpt = "\n".join(context[max(0, where - 3): where + 3])
+            return MechanismCompileError(f"NMODL compilation failed in {Path(name).name}, line {line}:\n{excerpt}")
+    tail = "\n".join(text.strip().splitlines()[-15:])
+    return MechanismCompileError(f"nrnivmodl failed:\n{tail}")
+
+
+def _compile_into(workdir: Path, sources: list[Path]) -> None:
+    """Copy ``sources`` into ``workdir``, run ``nrnivmodl`` there and write the manifest."""
+    for path in sources:
+        shutil.copy2(path, workdir / path.name)
+    process = subprocess.run([nrnivmodl()] + [p.name for p in sources], cwd=workdir,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    libraries = sorted(workdir.glob("*/libnrnmech.so")) + sorted(workdir.glob("*/.libs/libnrnmech.so"))
+    if process.returncode != 0 or not libraries:
+        raise _compile_error(process.stdout, workdir)
+    library = libraries[0]
+    (workdir / "nrnivmodl.log").write_text(process.stdout, encoding="utf-8")
+    manifest = {"library": str(library.relative_to(workdir)), "size": library.stat().st_size,
+                "sha256": _sha256(library), "neuron": neuron_version(), "sources": [p.name for p in sources]}
+    (workdir / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+
+
+def _discard(entry: Path) -> None:
+    """Move a corrupted entry aside atomically, then delete it."""
+    aside = entry.with_name(f"{entry.name}.broken-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        os.rename(entry, aside)
+    except FileNotFoundError:  # another process already moved it
+        return
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _remove_leftovers(root: Path, age_s: float = 3600.0) -> None:
+    """Delete temporary/broken directories of builds killed more than ``age_s`` seconds ago."""
+    now = time.time()
+    for path in list(root.glob("*.tmp-*")) + list(root.glob("*.broken-*")):
+        try:
+            if now - path.stat().st_mtime > age_s:
+                shutil.rmtree(path, ignore_errors=True)
+        except FileNotFoundError:
+            pass
+
+
+def build(directory: Path = MOD_DIR) -> Build:
+    """Return a valid compiled library for the ``.mod`` files of ``directory``, compiling if needed."""
+    started = time.perf_counter()
+    sources = mod_files(directory)
+    if not sources:
+        raise MechanismCompileError(f"no .mod files in {directory}")
+    entry = cache_dir("nrnmech") / cache_key(sources)
+    _remove_leftovers(entry.parent)
+    if entry.exists():
+        if entry_problem(entry) is None:
+            return Build(_library_of(entry), False, time.perf_counter() - started)
+        _discard(entry)
+    workdir = Path(tempfile.mkdtemp(prefix=f"{entry.name}.tmp-", dir=entry.parent))
+    try:
+        _compile_into(workdir, sources)
+        try:
+            os.rename(workdir, entry)
+        except OSError:  # another process renamed its identical build first: use it
+            if entry_problem(entry) is not None:
+                raise
+    finally:
+        if workdir.exists():
+            shutil.rmtree(workdir, ignore_errors=True)
+    return Build(_library_of(entry), True, time.perf_counter() - started)
+
+
+def load(directory: Path = MOD_DIR) -> Build:
+    """Build (or reuse) the library and load it into this process's NEURON, once per process."""
+    global _loaded
+    result = build(directory)
+    if _loaded is None:
+        from neuron import h
+
+        if not h.nrn_load_dll(str(result.library)):
+            raise MechanismCompileError(f"NEURON could not load {result.library}")
+        _loaded = result.library
+    elif _loaded != result.library:
+        raise MechanismCompileError(f"another mechanism library is already loaded in this process: {_loaded}")
+    return result

@@ -1,0 +1,162 @@
+"""The ``bridge`` command line.
+
+Exit codes: 0 success, 1 backends disagree, 2 invalid input, 3 unsupported on a backend,
+4 a backend failed.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Sequence
+
+from .model.errors import EXIT_INVALID, EXIT_OK, BridgeError, ModelError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bridge", description="Run one neuron-model description on "
+                                     "NEST, NEURON, Brian2 and a reference solver.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check model files (exit 0 valid, 2 invalid)")
+    validate.add_argument("models", nargs="+", metavar="MODEL", help="model file(s), YAML or JSON")
+    validate.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                          help="override a field, e.g. projections.pre_post.synapse.U=0.4")
+
+    run = commands.add_parser("run", help="run a model on one backend")
+    run.add_argument("model", metavar="MODEL")
+    run.add_argument("--backend", default="reference", help="reference (default), nest, neuron or brian2")
+    run.add_argument("--out", metavar="FILE", help="save the result (.npz or .csv)")
+    run.add_argument("--plot", metavar="FILE", help="save a plot of the result (.png)")
+    run.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                     help="override a field, e.g. projections.pre_post.synapse.U=0.4 (repeatable)")
+    run.add_argument("--dt", type=float, metavar="MS", help="override the time step (ms)")
+    run.add_argument("--threads", type=int, metavar="N", help="threads for backends that use them (NEST)")
+    run.add_argument("--force", action="store_true", help="overwrite existing --out/--plot files")
+
+    commands.add_parser("info", help="list backends, their versions and what each supports")
+
+    catalog = commands.add_parser("catalog", help="list model types with their parameters, units and defaults")
+    catalog.add_argument("types", nargs="*", metavar="TYPE", help="only these types (default: all)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"validate": _validate, "run": _run, "info": _info, "catalog": _catalog}[args.command](args)
+    except BridgeError as exc:
+        print(f"bridge: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("bridge: interrupted", file=sys.stderr)
+        return 130
+
+
+def _validate(args) -> int:
+    from .model import load
+
+    status = EXIT_OK
+    for path in args.models:
+        try:
+            model = load(path, args.set)
+        except ModelError as exc:
+            print(exc.line(), file=sys.stderr)
+            status = EXIT_INVALID
+            continue
+        print(f"{path}: ok ({len(model.populations)} populations, {len(model.stimuli)} stimuli, "
+              f"{len(model.projections)} projections, {model.simulation.duration:g} ms at dt {model.simulation.dt:g} ms)")
+    return status
+
+
+def _check_writable(path: str | None, force: bool, field: str) -> None:
+    if path and os.path.exists(path) and not force:
+        raise ModelError(f"{path!r} exists and would be overwritten", field, "a new file name, or --force",
+                         source="command line")
+    if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise ModelError(f"directory of {path!r} does not exist", field, "an existing directory",
+                         source="command line")
+
+
+def _run(args) -> int:
+    from .backends.runner import simulate
+    from .model import load
+
+    _check_writable(args.out, args.force, "--out")
+    _check_writable(args.plot, args.force, "--plot")
+    if args.out and not args.out.endswith((".npz", ".csv")):
+        raise ModelError(f"{args.out!r} has an unknown format", "--out", "a .npz or .csv file name",
+                         source="command line")
+    overrides = list(args.set)
+    if args.threads:
+        overrides.append(f"simulation.threads={args.threads}")
+    model = load(args.model, overrides)
+    print(f"running {model.name} on {args.backend} ({model.simulation.duration:g} ms) ...", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    result = simulate(model, args.backend, dt=args.dt)
+    elapsed = time.perf_counter() - started
+    print(f"{model.name} on {args.backend}: done in {elapsed:.2f} s "
+          f"(set-up {result.metadata.get('setup_s', float('nan')):.2f} s, "
+          f"simulation {result.metadata.get('simulate_s', float('nan')):.2f} s)")
+    for (owner, variable), sig in result.signals.items():
+        print(f"  {owner}.{variable}: {len(sig.times)} samples x {len(sig.indices)} cells, "
+              f"range {sig.values.min():.6g} .. {sig.values.max():.6g} {sig.unit}")
+    for population, trains in result.spike_trains.items():
+        counts = [len(t) for t in trains]
+        print(f"  {population}: {sum(counts)} spikes in {len(trains)} cells")
+    if args.out:
+        result.save(args.out)
+        print(f"  saved {args.out}")
+    if args.plot:
+        from .plotting import plot_results
+
+        plot_results([result], args.plot, title=f"{model.name} on {args.backend}")
+        print(f"  plotted {args.plot}")
+    return EXIT_OK
+
+
+def _info(args) -> int:
+    from .backends.base import available_backends, get_backend
+
+    print("backend     version                         neurons / synapses / stimuli")
+    for name in available_backends():
+        try:
+            backend = get_backend(name)
+            version = backend.version()
+        except Exception as exc:  # a backend whose simulator is missing still gets listed
+            print(f"{name:<11} unavailable: {type(exc).__name__}: {exc}")
+            continue
+        print(f"{name:<11} {version:<31} {', '.join(sorted(backend.neuron_types))}")
+        print(f"{'':<43} {', '.join(sorted(backend.synapse_types))}")
+        print(f"{'':<43} {', '.join(sorted(backend.stimulus_types))}")
+        for type_name, reason in sorted(backend.unsupported_reasons.items()):
+            print(f"{'':<43} unsupported {type_name}: {reason}")
+    return EXIT_OK
+
+
+def _catalog(args) -> int:
+    from .catalog import NEURONS, STIMULI, SYNAPSES
+
+    everything = {**NEURONS, **SYNAPSES, **STIMULI}
+    unknown = [t for t in args.types if t not in everything]
+    if unknown:
+        raise ModelError(f"unknown type {unknown[0]!r}", "TYPE", "one of " + ", ".join(everything),
+                         source="command line")
+    for family, types in (("neuron", NEURONS), ("synapse", SYNAPSES), ("stimulus", STIMULI)):
+        for name, kind in types.items():
+            if args.types and name not in args.types:
+                continue
+            native = ", ".join(f"{k}: {v}" for k, v in kind.native.items())
+            print(f"{name} ({family}{'; ' + native if native else ''})")
+            print(f"    {kind.doc}")
+            for p in kind.parameters:
+                default = "required" if p.default is None else f"{p.default:g}"
+                print(f"    {p.name:<12} {p.unit or '1':<10} {default:<10} {p.doc}")
+            for state in getattr(kind, "states", ()):
+                print(f"    state {state.name:<6} {state.unit or '1':<10} {str(state.initial):<10} {state.doc}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Shared fixtures: paths and small model builders."""
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+MODELS = ROOT / "models"
+
+
+@pytest.fixture
+def models_dir() -> pathlib.Path:
+    return MODELS
+
+
+def regular_train_model(synapse: dict, rate_hz: float, n_spikes: int = 20, weight: str = "100 pA",
+                        tau_syn: str = "3 ms", dt: str = "0.1 ms") -> dict:
+    """A spike-time source firing ``n_spikes`` regularly at ``rate_hz`` onto one lif_psc_exp cell
+    through ``synapse``; records the cell's I_syn_ex every dt.  Used to measure per-spike efficacy:
+    the jump of I_syn_ex at each arrival is weight * efficacy."""
+    period = 1000.0 / rate_hz
+    times = [10.0 + i * period for i in range(n_spikes)]
+    return {
+        "name": "regular_train",
+        "simulation": {"duration": f"{times[-1] + 20} ms", "dt": dt},
+        "populations": {"cell": {"type": "lif_psc_exp",
+                                 "parameters": {"tau_syn_ex": tau_syn, "V_th": "1000 mV"}}},
+        "stimuli": {"train": {"type": "spike_times", "times": times}},
+        "projections": {"syn": {"source": "train", "target": "cell", "rule": "all_to_all",
+                                "synapse": synapse, "weight": weight, "delay": dt}},
+        "recordings": {"current": {"population": "cell", "variables": ["I_syn_ex"]}},
+    }
+
+
+def measured_efficacies(result, model, weight_pa: float) -> "list[float]":
+    """Per-arrival jump of I_syn_ex divided by the weight (arrival = spike time + delay)."""
+    import numpy as np
+
+    times, current = result.signal("cell", "I_syn_ex")
+    dt = model.simulation.dt
+    tau = model.populations["cell"].parameters["tau_syn_ex"]
+    delay = model.projections["syn"].delay
+    jumps = []
+    for spike in model.stimuli["train"].trains[0]:
+        k = int(round((spike + delay) / dt)) - 1  # sample index of the arrival time
+        before = current[k - 1] if k > 0 else 0.0
+        jumps.append((current[k] - before * np.exp(-dt / tau)) / weight_pa)
+    return jumps

@@ -35,6 +35,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, metavar="N", help="threads for backends that use them (NEST)")
     run.add_argument("--force", action="store_true", help="overwrite existing --out/--plot files")
 
+    compare = commands.add_parser("compare", help="run a model on several backends and judge agreement "
+                                  "(exit 0 agree, 1 disagree, 2 invalid input)")
+    compare.add_argument("model", metavar="MODEL")
+    compare.add_argument("--backends", metavar="LIST",
+                         help="comma-separated backends (default: all; the reference always runs)")
+    compare.add_argument("--report", metavar="DIR", help="write report.json and PNG plots into DIR")
+    compare.add_argument("--set", action="append", default=[], metavar="[BACKEND:]PATH=VALUE",
+                         help="override a field for all backends, or for one with a BACKEND: prefix")
+    compare.add_argument("--pairwise", action="store_true", help="also compare every pair of backends")
+    compare.add_argument("--convergence", action="store_true",
+                         help="rerun at dt, dt/2, dt/4 and report the observed order of convergence")
+    compare.add_argument("--dt", type=float, metavar="MS", help="override the time step (ms)")
+
     commands.add_parser("info", help="list backends, their versions and what each supports")
 
     catalog = commands.add_parser("catalog", help="list model types with their parameters, units and defaults")
@@ -45,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"validate": _validate, "run": _run, "info": _info, "catalog": _catalog}[args.command](args)
+        commands = {"validate": _validate, "run": _run, "compare": _compare, "info": _info, "catalog": _catalog}
+        return commands[args.command](args)
     except BridgeError as exc:
         print(f"bridge: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -114,6 +128,27 @@ def _run(args) -> int:
         plot_results([result], args.plot, title=f"{model.name} on {args.backend}")
         print(f"  plotted {args.plot}")
     return EXIT_OK
+
+
+def _compare(args) -> int:
+    from .harness import compare, convergence, table, write
+    from .harness.compare import default_progress
+    from .model.errors import EXIT_DISAGREE
+
+    if args.report and os.path.exists(os.path.join(args.report, "report.json")):
+        raise ModelError(f"{args.report!r} already holds a report.json", "--report",
+                         "a new or empty directory (nothing is overwritten)", source="command line")
+    backends = [b.strip() for b in args.backends.split(",")] if args.backends else None
+    print(f"comparing {args.model} ...", file=sys.stderr, flush=True)
+    comparison = compare(args.model, backends, args.set, pairwise=args.pairwise, dt=args.dt,
+                         progress=default_progress)
+    if args.convergence:
+        convergence(comparison, progress=default_progress)
+    print(table(comparison))
+    if args.report:
+        files = write(comparison, args.report)
+        print(f"report: {os.path.join(args.report, files[0])} (+ {len(files) - 1} plots)")
+    return EXIT_OK if comparison.passed else EXIT_DISAGREE
 
 
 def _info(args) -> int:

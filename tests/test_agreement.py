@@ -1,0 +1,93 @@
+"""Every shipped model on every backend that supports it, compared with the reference backend
+under the tolerances stated in the model file (bridge.harness.assert_agree, as users call it).
+
+Unsupported combinations are not parametrised as passing tests: they are listed by
+``test_unsupported_combinations_are_reported``, which checks that ``bridge compare`` reports each
+with its reason instead of dropping it.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import bridge
+from bridge.backends.base import get_backend
+from bridge.backends.runner import simulate
+from bridge.harness import assert_agree
+from bridge.model.errors import UnsupportedError
+from conftest import MODELS
+
+SIMULATORS = ("nest", "neuron", "brian2")
+SHIPPED = sorted(MODELS.glob("*.yaml"))
+
+
+def _pairs():
+    supported, unsupported = [], []
+    for path in SHIPPED:
+        model = bridge.load(path)
+        for backend in SIMULATORS:
+            try:
+                get_backend(backend).check(model)
+                supported.append(pytest.param(path, backend, id=f"{path.stem}-{backend}"))
+            except UnsupportedError as exc:
+                unsupported.append((path, backend, exc.reason))
+    return supported, unsupported
+
+
+SUPPORTED, UNSUPPORTED = _pairs()
+_references: dict = {}
+
+
+def reference_of(path):
+    if path not in _references:
+        _references[path] = simulate(bridge.load(path), "reference")
+    return _references[path]
+
+
+@pytest.mark.parametrize("path, backend", SUPPORTED)
+def test_shipped_model_agrees_with_reference(path, backend):
+    comparison = assert_agree(path, backends=[backend], require=[backend], reference=reference_of(path))
+    assert comparison.checks, f"nothing was compared for {path.name} on {backend}"
+    assert {c.backend for c in comparison.checks} == {backend}
+
+
+def test_every_simulator_runs_most_shipped_models():
+    """Guards against a backend silently refusing everything: each runs the Tsodyks circuits."""
+    for backend in SIMULATORS:
+        covered = {p.values[0].stem for p in SUPPORTED if p.values[1] == backend}
+        assert {"tsodyks_depression", "tsodyks_facilitation"} <= covered, backend
+
+
+def test_unsupported_combinations_are_reported(tmp_path):
+    assert UNSUPPORTED, "expected at least one refused combination (e.g. nmda_kinetic on nest)"
+    path, backend, reason = next((p, b, r) for p, b, r in UNSUPPORTED if p.stem == "nmda_kinetic")
+    report = tmp_path / "report"
+    run = subprocess.run([sys.executable, "-m", "bridge.cli", "compare", str(path), "--backends", backend,
+                          "--report", str(report)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert f"{backend:<10} unsupported: {reason}" in run.stdout
+    data = json.loads((report / "report.json").read_text())
+    assert data["backends"][backend] == {"status": "unsupported", "reason": reason}
+
+
+def test_perturbed_backend_is_caught_at_the_right_observable_and_time(tmp_path):
+    """U = 0.45 instead of 0.5 on NEST only: the first PSC (arrival 98.1 ms) is 10 % smaller, so
+    compare exits 1, the events check fails from the first arrival, V_m fails, spikes still agree."""
+    report = tmp_path / "report"
+    run = subprocess.run([sys.executable, "-m", "bridge.cli", "compare", str(MODELS / "tsodyks_depression.yaml"),
+                          "--backends", "nest", "--set", "nest:projections.pre_post.synapse.U=0.45",
+                          "--report", str(report)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1, run.stdout + run.stderr
+    data = json.loads((report / "report.json").read_text())
+    checks = {c["observable"]: c for c in data["checks"]}
+    assert data["passed"] is False
+    assert checks["pre.spikes"]["passed"] is True
+    assert checks["pre_post.events"]["passed"] is False
+    assert checks["pre_post.events"]["metrics"]["first_exceeding_time"] == pytest.approx(98.1)
+    assert checks["post.I_syn_ex"]["metrics"]["first_exceeding_time"] == pytest.approx(98.1)
+    assert checks["post.V_m"]["passed"] is False
+    assert 98.1 < checks["post.V_m"]["worst_time_ms"] < 148.1  # the largest V difference follows the first PSC
+    assert (report / "post.V_m.png").stat().st_size > 10000

@@ -214,7 +214,12 @@ class CellGroup:
 
     def _advance_nonlinear(self, t1: float, t_stop: float) -> np.ndarray:
         fired: list[int] = []
+        stalled = 0
         while self.t < t1 - 1e-12:
+            stalled = stalled + 1 if self._segment is not None and self._segment[2] <= self.t else 0
+            if stalled > 3:
+                raise RuntimeError(f"reference integration of {self.population.name} makes no progress at "
+                                   f"t = {self.t:.6g} ms (threshold event without a crossing)")
             if self._segment is None or self._segment[1] <= self.t + 1e-12:
                 self._new_segment(max(t_stop, t1))
             sol, t_end, t_event = self._segment
@@ -225,9 +230,13 @@ class CellGroup:
                 s.states = S.copy()
             self.t = t_next
             if t_next == t_event:
+                # The located root is exact in time, but where V diverges the interpolated theta at that
+                # time can still be slightly negative: the cells at the maximum are the ones that crossed.
                 theta = np.broadcast_to(evaluate(self.type.threshold, self._namespace(self.X, 0.0)), (self.n,))
-                crossed = np.flatnonzero((theta >= -1e-9) & ~self.clamp_mask(self.t))
+                theta = np.where(self.clamp_mask(self.t), -np.inf, theta)
+                crossed = np.flatnonzero(theta >= min(0.0, theta.max()) - 1e-9 * (1.0 + abs(theta.max())))
                 self.reset(crossed, self.t)
+                self.invalidate()
                 fired.extend(crossed.tolist())
         return np.array(fired, dtype=int)
 

@@ -162,7 +162,7 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
 
     simulation = _simulation(check.mapping(document.get("simulation"), "simulation"), check)
     dt = simulation.dt
-    populations = {name: _population(name, check.mapping(spec, f"populations.{name}"), check)
+    populations = {name: _population(name, check.mapping(spec, f"populations.{name}"), check, dt)
                    for name, spec in check.mapping(document["populations"], "populations").items()}
     if not populations:
         raise check.fail("no populations", "populations", "at least one population")
@@ -209,7 +209,7 @@ def _simulation(spec: Mapping[str, Any], check: _Checker) -> Simulation:
     return Simulation(duration=duration, dt=dt, seed=seed, threads=threads)
 
 
-def _population(name: str, spec: Mapping[str, Any], check: _Checker) -> Population:
+def _population(name: str, spec: Mapping[str, Any], check: _Checker, dt: float | None = None) -> Population:
     path = f"populations.{name}"
     check.keys(spec, {"type", "size", "parameters", "initial"}, path)
     type_name = spec.get("type")
@@ -221,6 +221,8 @@ def _population(name: str, spec: Mapping[str, Any], check: _Checker) -> Populati
                                   f"{path}.parameters")
     initial = _initial_states(neuron.states, parameters, check.mapping(spec.get("initial"), f"{path}.initial"),
                               check, f"{path}.initial")
+    if neuron.refractory and neuron.threshold_detection == "grid" and dt is not None:
+        check.on_grid(parameters[neuron.refractory], dt, f"{path}.parameters.{neuron.refractory}")
     return Population(name=name, type=type_name, size=size, parameters=parameters, initial=initial)
 
 

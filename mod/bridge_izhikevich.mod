@@ -8,7 +8,7 @@ NEURON {
     POINT_PROCESS bridge_izhikevich
     RANGE a, b, c, d, V_th, C_m, I_e
     RANGE V_m, U_m
-    RANGE I_dc, spiked, ref_until, n_sub, last_emit, pend_dc, pend_V_m
+    RANGE I_dc, spiked, lost, ref_until, n_sub, last_emit, pend_dc, pend_V_m
 }
 
 PARAMETER {
@@ -29,6 +29,8 @@ ASSIGNED {
     I_dc : pA, summed DC input
     pend_dc : pA, DC change due at the end of this step
     spiked : 1 during the step in which the cell fired
+    spiked_before : spiked of the previous step
+    lost : spikes NetCon detection missed (fired in consecutive steps)
     ref_until : ms, end of refractoriness
     clamp : 1 while the clamped variables are held
     last_emit : ms, time of the previous spike (emits rule)
@@ -41,6 +43,8 @@ INITIAL {
     I_dc = 0
     pend_dc = 0
     spiked = 0
+    spiked_before = 0
+    lost = 0
     ref_until = -1e9
     clamp = 0
     last_emit = 0
@@ -53,6 +57,7 @@ BREAKPOINT {
 
 PROCEDURE advance() {
     LOCAL hs, i_sub
+    spiked_before = spiked
     spiked = 0
     : 1. integrate from t - dt to t (located threshold detection)
     hs = dt/n_sub
@@ -142,6 +147,10 @@ PROCEDURE fire(tc (ms)) {
     V_m = c
     U_m = U_m + d
     ref_until = tc
+    : a spike in two consecutive steps is invisible to NetCon threshold detection: count it
+    if (spiked_before && spiked == 0) {
+        lost = lost + 1
+    }
     spiked = 1
 }
 

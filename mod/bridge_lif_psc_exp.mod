@@ -8,7 +8,7 @@ NEURON {
     POINT_PROCESS bridge_lif_psc_exp
     RANGE C_m, E_L, V_th, V_reset, t_ref, I_e, tau_m, tau_syn_ex, tau_syn_in
     RANGE V_m, I_syn_ex, I_syn_in
-    RANGE I_dc, spiked, ref_until, n_sub, last_emit, pend_dc, pend_I_syn_ex, pend_I_syn_in
+    RANGE I_dc, spiked, lost, ref_until, n_sub, last_emit, pend_dc, pend_I_syn_ex, pend_I_syn_in
 }
 
 PARAMETER {
@@ -32,6 +32,8 @@ ASSIGNED {
     I_dc : pA, summed DC input
     pend_dc : pA, DC change due at the end of this step
     spiked : 1 during the step in which the cell fired
+    spiked_before : spiked of the previous step
+    lost : spikes NetCon detection missed (fired in consecutive steps)
     ref_until : ms, end of refractoriness
     clamp : 1 while the clamped variables are held
     last_emit : ms, time of the previous spike (emits rule)
@@ -46,6 +48,8 @@ INITIAL {
     I_dc = 0
     pend_dc = 0
     spiked = 0
+    spiked_before = 0
+    lost = 0
     ref_until = -1e9
     clamp = 0
     last_emit = 0
@@ -59,6 +63,7 @@ BREAKPOINT {
 
 PROCEDURE advance() {
     LOCAL hs, i_sub
+    spiked_before = spiked
     spiked = 0
     : 1. integrate from t - dt to t (grid threshold detection)
     hs = dt/n_sub
@@ -139,6 +144,10 @@ FUNCTION theta() {
 PROCEDURE fire(tc (ms)) {
     V_m = V_reset
     ref_until = tc + t_ref
+    : a spike in two consecutive steps is invisible to NetCon threshold detection: count it
+    if (spiked_before && spiked == 0) {
+        lost = lost + 1
+    }
     spiked = 1
 }
 

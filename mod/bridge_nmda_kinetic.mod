@@ -3,11 +3,12 @@
 COMMENT
 Kinetic NMDA synapse (BioNMDA form): dg/dt = alpha1 x (1-g) - beta1 g, dx/dt = alpha2 T (1-x) - beta2 x, T = T_max for T_dur after each spike; current w g B(V) (E - V) with Mg block B(V) = 1/(1 + Mg/mg_c exp(-mg_k V)).  The weight is g_max (nS).  Defaults: BrainPy's BioNMDA, except Mg = 1 mM (NEURON/NEST usage; BrainPy uses 1.2 mM).
 A spike during a pulse extends it to T_dur after that spike.
+The states are advanced by RK4 to the grid time ``t`` in ``nrn_state`` (recorded there, exact to RK4 accuracy since they do not depend on V), and also half a step further (``*_mid``) for the current of the next step: NEURON's staggered scheme evaluates currents at mid-step, so with ``secondorder = 2`` the membrane is then second order in dt. The transmitter is constant within a step (pulses start and end at event deliveries, on step boundaries).
 ENDCOMMENT
 
 NEURON {
     POINT_PROCESS bridge_nmda_kinetic
-    RANGE alpha1, beta1, alpha2, beta2, T_max, T_dur, E, Mg, mg_c, mg_k, weight, T, i_pA
+    RANGE g, x, alpha1, beta1, alpha2, beta2, T_max, T_dur, E, Mg, mg_c, mg_k, weight, T, i_pA
     NONSPECIFIC_CURRENT i
 }
 
@@ -27,15 +28,17 @@ PARAMETER {
 
 ASSIGNED {
     v (mV)
+    dt (ms)
     i (nA)
     i_pA : pA, current into the cell
     T : mM, transmitter
     t_end : ms, end of the current pulse
-}
-
-STATE {
-    g
-    x
+    g : 1, open fraction
+    x : 1, bound fraction
+    g_mid : g half a step ahead (for the current)
+    x_mid : x half a step ahead (for the current)
+    saved_g
+    saved_x
 }
 
 INITIAL {
@@ -43,17 +46,58 @@ INITIAL {
     x = 0.0
     T = 0
     t_end = -1e9
+    g_mid = g
+    x_mid = x
 }
 
 BREAKPOINT {
-    SOLVE states METHOD cnexp
-    i_pA = weight*g*(E - v)/(1 + Mg/mg_c*exp(-mg_k*v))
+    SOLVE advance
+    i_pA = weight*g_mid*(E - v)/(1 + Mg/mg_c*exp(-mg_k*v))
     i = -i_pA*1e-3 : nA, outward positive
 }
 
-DERIVATIVE states {
-    g' = alpha1*x*(1 - g) - beta1*g
-    x' = alpha2*T*(1 - x) - beta2*x
+PROCEDURE advance() {
+    LOCAL i_sub
+    FROM i_sub = 1 TO 10 {
+        rk4(dt/10)
+    }
+    save_state()
+    FROM i_sub = 1 TO 10 {
+        rk4(0.5*dt/10)
+    }
+    g_mid = g
+    x_mid = x
+    restore_state()
+}
+
+PROCEDURE rk4(hs (ms)) {
+    LOCAL k1_g, k1_x, g_2, x_2, k2_g, k2_x, g_3, x_3, k3_g, k3_x, g_4, x_4, k4_g, k4_x
+    k1_g = (alpha1*x*(1 - g) - beta1*g)
+    k1_x = (alpha2*T*(1 - x) - beta2*x)
+    g_2 = g + 0.5*hs*k1_g
+    x_2 = x + 0.5*hs*k1_x
+    k2_g = (alpha1*x_2*(1 - g_2) - beta1*g_2)
+    k2_x = (alpha2*T*(1 - x_2) - beta2*x_2)
+    g_3 = g + 0.5*hs*k2_g
+    x_3 = x + 0.5*hs*k2_x
+    k3_g = (alpha1*x_3*(1 - g_3) - beta1*g_3)
+    k3_x = (alpha2*T*(1 - x_3) - beta2*x_3)
+    g_4 = g + hs*k3_g
+    x_4 = x + hs*k3_x
+    k4_g = (alpha1*x_4*(1 - g_4) - beta1*g_4)
+    k4_x = (alpha2*T*(1 - x_4) - beta2*x_4)
+    g = g + hs*(k1_g + 2*k2_g + 2*k3_g + k4_g)/6
+    x = x + hs*(k1_x + 2*k2_x + 2*k3_x + k4_x)/6
+}
+
+PROCEDURE save_state() {
+    saved_g = g
+    saved_x = x
+}
+
+PROCEDURE restore_state() {
+    g = saved_g
+    x = saved_x
 }
 
 NET_RECEIVE(w) {

@@ -4,10 +4,13 @@ Every simulation runs the real NEST 3.10 in a subprocess through ``bridge.simula
 Expected values come from the reference backend or from closed forms, never from NEST itself.
 Measured deviations from the reference (NEST 3.10, recorded when this file was written):
 
-* tsodyks_depression: max |dV| = 1.0e-15 mV, |dI_syn_ex| = 2.1e-14 pA; tsodyks_facilitation:
-  2.8e-14 mV, 8.5e-14 pA; tsodyks_depression_tum: 2.2e-16 mV (exact integration on both sides).
-* cond_lif_poisson: identical spike times (26 spikes), max |dV| = 3.8e-9 mV; cond_lif_poisson_tm:
-  identical spike times (14 spikes), max |dV| = 3.7e-9 mV.
+* tsodyks_depression: max |dV| = 1.0e-15 mV, |dI_syn_ex| = 7.1e-15 pA; tsodyks_facilitation:
+  2.2e-14 mV, 5.7e-14 pA; tsodyks_depression_tum: 4.4e-16 mV, 7.1e-15 pA (exact integration on both
+  sides); identical presynaptic spike times.
+* cond_lif_poisson: identical spike times (26 spikes), max |dV| = 3.8e-9 mV, |dg_ex| = 3.3e-9 nS;
+  cond_lif_poisson_tm: identical spike times (14 spikes), max |dV| = 3.7e-9 mV.
+* adex (subthreshold DC): 1e-8 mV; izhikevich (forward Euler in NEST, subthreshold): 0.038 mV at
+  dt = 0.1 ms, 0.019 mV at dt = 0.05 ms.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import numpy as np
 import pytest
 
 import bridge
+from bridge.backends.base import get_backend
 from bridge.model.errors import UnsupportedError
 
 from analytic import tsodyks3_efficacies
@@ -147,7 +151,6 @@ REFUSED = {
                       "projections": {"p": {"source": "s", "target": "c", "synapse": {"type": "nmda_kinetic"},
                                             "weight": "1 nS"}}},
                      "nmda_kinetic (NEST has no kinetic NMDA synapse)"),
-    "shipped_nmda_kinetic": (MODELS / "nmda_kinetic.yaml", "(NEST has no"),
     "tum_2000_x_recording": (_one_population("lif_tum_2000", ("V_m", "x")), "recording x of lif_tum_2000"),
     "tum_2000_onto_cond": (_tum_onto("lif_cond_exp"), "lif_tum_2000 onto lif_cond_exp"),
     "initial_psc": ({**_one_population("lif_psc_exp"),
@@ -158,12 +161,20 @@ REFUSED = {
 
 @pytest.mark.parametrize("case", sorted(REFUSED))
 def test_refused_up_front(case):
+    """The backend's check (run by the worker before NEST is touched) names the type and the reason."""
     source, reason = REFUSED[case]
-    model = bridge.load(source) if not isinstance(source, dict) else bridge.from_dict(source)
     with pytest.raises(UnsupportedError) as caught:
-        bridge.simulate(model, backend="nest")
+        get_backend("nest").check(bridge.from_dict(source))
     assert str(caught.value).startswith("unsupported on nest: ")
     assert reason in str(caught.value)
+
+
+def test_refusal_reaches_the_user():
+    """Through bridge.simulate (subprocess) the refusal of a shipped model arrives as UnsupportedError."""
+    with pytest.raises(UnsupportedError) as caught:
+        bridge.simulate(bridge.load(MODELS / "nmda_kinetic.yaml"), backend="nest")
+    assert str(caught.value).startswith("unsupported on nest: ")
+    assert "(NEST has no" in str(caught.value)
 
 
 # ------------------------------------------------------------------------------------------ quirks
@@ -289,7 +300,7 @@ def test_synapse_initial_state_and_first_spike(synapse):
 def test_adex_subthreshold_matches_reference():
     """aeif_cond_exp parameter mapping: a subthreshold DC response (w, V_m) agrees with DOP853."""
     model, reference, nest = both({
-        "simulation": {"duration": "100 ms", "dt": "0.1 ms"},
+        "simulation": {"duration": "60 ms", "dt": "0.1 ms"},
         "populations": {"c": {"type": "adex", "size": 2}},
         "stimuli": {"dc": {"type": "dc_step", "target": "c", "amplitude": "500 pA", "start": "20 ms"}},
         "recordings": {"r": {"population": "c", "variables": ["V_m", "w"], "interval": "0.5 ms"}}})
@@ -302,7 +313,7 @@ def test_izhikevich_current_scaling_converges():
     bridge divides injected currents by C_m, and the deviation from the reference (DOP853) is first
     order in dt -- halving dt halves it -- and small (< 0.1 mV) at dt = 0.1 ms."""
     document = {
-        "simulation": {"duration": "100 ms"},
+        "simulation": {"duration": "40 ms"},
         "populations": {"c": {"type": "izhikevich", "parameters": {"C_m": "100 pF", "I_e": "100 pA"}}},
         "stimuli": {"dc": {"type": "dc_step", "target": "c", "amplitude": "200 pA", "start": "10 ms"}},
         "recordings": {"r": {"population": "c", "variables": ["V_m"], "interval": "0.5 ms"}}}

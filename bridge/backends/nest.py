@@ -10,8 +10,10 @@ lif_psc_exp         iaf_psc_exp            becomes iaf_tum_2000 when it receives
 lif_cond_exp        iaf_cond_exp           GSL RKF45 (abs. error 1e-3) between grid points
 lif_tum_2000        iaf_tum_2000           x, y, u always set; outgoing static connections onto
                                            iaf_tum_2000 targets use receptor_type 1 (u*x efficacy)
-adex                aeif_cond_exp
-izhikevich          izhikevich             no C_m in NEST: currents (I_e, DC) are divided by C_m
+adex                aeif_cond_exp          GSL RKF45, the reset applied inside the step
+izhikevich          izhikevich             no C_m in NEST: currents (I_e, DC) are divided by C_m;
+                                           forward Euler at dt, threshold tested on the grid, so it
+                                           converges to the catalog's equations only as O(dt)
 static              static_synapse
 tsodyks3            tsodyks_synapse        x, y, u of each connection set from the initial state
 tsodyks2            tsodyks2_synapse       u, x set: NEST's first spike uses them as is (u_1, R_1)
@@ -40,11 +42,10 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ..catalog import NEURONS, STIMULI, SYNAPSES
 from ..catalog.base import Parameter
 from ..model import Model, Population, Projection, Recording, Stimulus, steps
 from ..model.errors import UnsupportedError
@@ -70,13 +71,6 @@ class NestNeuron:
     unsettable: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
-class NestSynapse:
-    """How a catalog synapse type maps onto a NEST synapse model (states set per connection)."""
-
-    model: str
-
-
 _PSC_CURRENTS = frozenset({"I_syn_ex", "I_syn_in"})
 NEURON_MODELS: dict[str, NestNeuron] = {
     "lif_psc_exp": NestNeuron("iaf_psc_exp", unsettable=_PSC_CURRENTS),
@@ -85,10 +79,11 @@ NEURON_MODELS: dict[str, NestNeuron] = {
     "adex": NestNeuron("aeif_cond_exp"),
     "izhikevich": NestNeuron("izhikevich", dropped=("C_m",), current_scale="C_m"),
 }
-SYNAPSE_MODELS: dict[str, NestSynapse] = {
-    "static": NestSynapse("static_synapse"),
-    "tsodyks3": NestSynapse("tsodyks_synapse"),
-    "tsodyks2": NestSynapse("tsodyks2_synapse"),
+#: catalog synapse type -> NEST synapse model (parameters and initial states set per connection)
+SYNAPSE_MODELS: dict[str, str] = {
+    "static": "static_synapse",
+    "tsodyks3": "tsodyks_synapse",
+    "tsodyks2": "tsodyks2_synapse",
 }
 STIMULUS_MODELS: dict[str, str] = {
     "dc_step": "dc_generator",
@@ -157,26 +152,11 @@ class NestBackend(Backend):
         return str(import_nest().__version__)
 
     def check(self, model: Model) -> None:
+        """Refuse unsupported types (base class), then what NEST's native models cannot express."""
         super().check(model)
-        for population in model.populations.values():
-            mapping = NEURON_MODELS[population.type]
-            for state in sorted(mapping.unsettable):
-                if population.initial[state] != 0.0:
-                    raise UnsupportedError(self.name, f"initial {state} = {population.initial[state]:g} in "
-                                           f"{population.name} (NEST {mapping.model} always starts it at 0)")
-        for recording in model.recordings.values():
-            if recording.projection:
-                raise UnsupportedError(self.name, f"recording synapse state of {recording.projection} "
-                                       "(NEST's native synapses have no continuous state to sample)")
-            population = model.populations[recording.population]
-            blocked = NEURON_MODELS[population.type].unrecordable.intersection(recording.variables)
-            if blocked:
-                raise UnsupportedError(self.name, f"recording {', '.join(sorted(blocked))} of {population.type} "
-                                       f"(NEST {NEURON_MODELS[population.type].model} cannot record them)")
-        for projection in model.projections.values():
-            if is_tum_projection(model, projection) and model.populations[projection.target].type not in TUM_TARGETS:
-                raise UnsupportedError(self.name, f"lif_tum_2000 onto {model.populations[projection.target].type} "
-                                       "(NEST applies iaf_tum_2000's efficacy only at iaf_tum_2000 targets)")
+        problems = unsettable_states(model) + unrecordable_variables(model) + tum_targets_without_efficacy(model)
+        if problems:
+            raise UnsupportedError(self.name, problems[0])
 
     def run(self, model: Model) -> Result:
         nest = import_nest()
@@ -196,6 +176,43 @@ def is_tum_projection(model: Model, projection: Projection) -> bool:
     """True when ``projection`` carries iaf_tum_2000 efficacies (its source is a lif_tum_2000)."""
     source = model.populations.get(projection.source)
     return source is not None and source.type == "lif_tum_2000"
+
+
+def unsettable_states(model: Model) -> list[str]:
+    """Initial values NEST cannot take (states it always starts at 0)."""
+    found = []
+    for population in model.populations.values():
+        mapping = NEURON_MODELS[population.type]
+        for state in sorted(mapping.unsettable):
+            if population.initial[state] != 0.0:
+                found.append(f"initial {state} = {population.initial[state]:g} in {population.name} "
+                             f"(NEST {mapping.model} always starts it at 0)")
+    return found
+
+
+def unrecordable_variables(model: Model) -> list[str]:
+    """Recorded variables NEST's multimeter cannot sample."""
+    found = []
+    for recording in model.recordings.values():
+        if recording.projection:
+            found.append(f"recording synapse state of {recording.projection} "
+                         "(NEST's native synapses have no continuous state to sample)")
+            continue
+        population = model.populations[recording.population]
+        mapping = NEURON_MODELS[population.type]
+        blocked = mapping.unrecordable.intersection(recording.variables)
+        if blocked:
+            found.append(f"recording {', '.join(sorted(blocked))} of {population.type} "
+                         f"(NEST {mapping.model} cannot record them)")
+    return found
+
+
+def tum_targets_without_efficacy(model: Model) -> list[str]:
+    """lif_tum_2000 projections onto targets that NEST cannot run as iaf_tum_2000."""
+    return [f"lif_tum_2000 onto {model.populations[p.target].type} "
+            "(NEST applies iaf_tum_2000's efficacy only at iaf_tum_2000 targets)"
+            for p in model.projections.values()
+            if is_tum_projection(model, p) and model.populations[p.target].type not in TUM_TARGETS]
 
 
 @dataclass
@@ -231,7 +248,7 @@ class NestNetwork:
         simulation = self.model.simulation
         self.nest.ResetKernel()
         self.nest.set(tics_per_ms=tics_per_ms(simulation.dt), resolution=simulation.dt,
-                      local_num_threads=simulation.threads, rng_seed=simulation.seed + 1)
+                      local_num_threads=simulation.threads, rng_seed=simulation.seed % (2**32 - 2) + 1)
 
     def _create_population(self, population: Population, tum_target: bool) -> np.ndarray:
         """Create the NEST nodes of ``population``; ``tum_target``: it receives iaf_tum_2000 spikes."""
@@ -295,7 +312,7 @@ class NestNetwork:
             parameters["receptor_type"] = TUM_RECEPTOR
         self.connect(self.nodes[projection.source][projection.pairs[:, 0]],
                      self.nodes[projection.target][projection.pairs[:, 1]],
-                     SYNAPSE_MODELS[synapse.type].model, projection.weight, projection.delay, **parameters)
+                     SYNAPSE_MODELS[synapse.type], projection.weight, projection.delay, **parameters)
 
     # ------------------------------------------------------------------ recording
     def _create_recorders(self, recording: Recording) -> None:

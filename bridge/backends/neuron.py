@@ -3,52 +3,57 @@
 
 How the reference semantics (:mod:`bridge.backends.reference`) are reproduced
 -------------------------------------------------------------------------------
-* **Point neurons** (``lif_psc_exp``, ``lif_cond_exp``, ``lif_tum_2000``) are point processes whose
-  state is advanced once per fixed step ``dt`` (the model's) by 4th-order Runge–Kutta on the
-  catalog's equations; they all sit in one host section whose voltage is unused.  A step ending at
-  ``t`` integrates, then applies the jumps and DC changes due at ``t``, then tests the threshold on
-  the grid, resets and starts the refractory clamp — the reference's order.  NEURON delivers an
-  event due at ``t`` at the end of the step *reaching* ``t`` (after ``nrn_state`` and after
-  ``Vector.record``), so bridge schedules every event for such a target one step early (NetCon
-  delay = delay - dt) and the mechanism buffers it for the next ``nrn_state``.  Hence a
-  ``Vector.record`` sample at ``t`` is the state after all events at ``t``, as in the reference.
+* **Point neurons** (every catalog type but ``passive``) are point processes whose state is advanced
+  once per fixed step ``dt`` (the model's) by 4th-order Runge–Kutta on the catalog's equations
+  (``n_sub`` sub-steps; ``located`` types also locate threshold crossings inside the step); they all
+  sit in one host section whose voltage is unused.  A step ending at ``t`` integrates, then applies
+  the jumps and DC changes due at ``t``, then tests the threshold on the grid, resets and starts
+  the refractory clamp — the reference's order.  NEURON delivers an event due at ``t`` at the end
+  of the step *reaching* ``t`` (after ``nrn_state`` and after ``Vector.record``), so bridge
+  schedules every event for such a target one step early (NetCon delay = delay - dt) and the
+  mechanism buffers it for the next ``nrn_state``.  Hence a ``Vector.record`` sample at ``t`` is
+  the state after all events at ``t``, as in the reference.
 * **Spikes** are detected by a NetCon with threshold 0.5 on the mechanism's ``spiked`` flag (raised
   for one step).  NEURON checks thresholds at the start of the next step, time-stamped with that
   step's start, i.e. the grid time of the spike (:data:`DETECTION_LAG_STEPS` = 0, measured; kept as
-  a named constant that is subtracted from recorded spike times and NetCon delays).  Spike sources are ``bridge_relay`` artificial cells fed with
-  ``NetCon.event`` at the (grid) spike times.
+  a named constant that is subtracted from recorded spike times and NetCon delays).  A cell firing
+  in two consecutive steps would show one long crossing: the mechanism counts such spikes and the
+  run fails with a clear message rather than dropping them.  Spike sources are ``bridge_relay``
+  artificial cells fed with ``NetCon.event`` at the (grid) spike times.
 * **Passive cells** are real single-compartment sections (area 100 µm², so ``cm`` in µF/cm² equals
   ``C_m`` in pF) with ``pas``, integrated by NEURON itself: backward Euler (``secondorder = 0``)
   or Crank–Nicolson (``secondorder = 2``, the default here: second order in dt), or CVODE with
   ``cvode = True``.  Kinetic NMDA synapses onto them are ``bridge_nmda_kinetic`` point processes
-  (``cnexp``), one per connection, receiving events at the spike time plus the delay (the pulse
-  starts at that grid time and only changes derivatives, so no early scheduling is needed).
-  Their deviation from the reference is NEURON's integration error, which shrinks with dt:
-  ``cnexp`` advances g with x frozen over the step, which is first order in dt (about 0.011 mV in
-  V and 0.03 in g at dt = 0.1 ms for models/nmda_kinetic.yaml, halving with dt); with
-  ``cvode = True`` (atol = rtol = 1e-8) the deviation is about 2e-6 mV.
+  (``_cvode`` variant with CVODE), one per connection, receiving events at the spike time plus
+  the delay (the pulse starts at that grid time and only changes derivatives, so no early scheduling is needed).
+  In the fixed step the synapse states are exact to RK4 accuracy and the current uses them half a
+  step ahead, so the membrane's Crank–Nicolson step is second order: for models/nmda_kinetic.yaml
+  9.3e-5 mV at dt = 0.1 ms and 1.8e-5 mV at dt = 0.05 ms (``secondorder = 0``: 2.6e-3 mV, first
+  order); with ``cvode = True`` (atol = rtol = 1e-8) about 2e-6 mV.
 * DC steps act on ``[start, stop)``: for point neurons as events on the DC port, for passive
   cells as an ``IClamp`` (NEURON evaluates currents at mid-step, so the grid interval is the same).
 
 Backend options (set as attributes, e.g. ``options={"cvode": True}``): ``cvode`` (bool, only for
 models made of passive cells: the per-step propagation of the point neurons is not a CVODE
 right-hand side), ``cvode_atol``/``cvode_rtol`` (default 1e-8), ``secondorder`` (0 or 2) and
-``n_sub`` (Runge–Kutta sub-steps per dt, default 1).
+``n_sub`` (Runge–Kutta sub-steps per dt; default: see :func:`substeps`).
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..catalog import NEURONS, STIMULI, SYNAPSES
+from ..catalog import STIMULI, SYNAPSES
 from ..model import Model, Population, Projection, Recording
 from ..model.errors import UnsupportedError
 from ..result import Result, Signal
 from .base import Backend
-from .neuron_nmodl import EVENT_SYNAPSES, PORTS, POINT_NEURONS, event_synapse_arguments, mechanism_name
+from .neuron_nmodl import (CVODE_SUFFIX, EVENT_SYNAPSES, PORTS, POINT_NEURONS, event_synapse_arguments,
+                           mechanism_name)
 
 #: NEURON time-stamps a spike raised in the step ending at t with t + DETECTION_LAG_STEPS*dt (measured: t)
 DETECTION_LAG_STEPS = 0
@@ -56,8 +61,33 @@ DETECTION_LAG_STEPS = 0
 SECTION_NEURONS = ("passive",)
 AREA_UM2 = 100.0  # membrane area of a passive cell: C [pF] = cm [uF/cm2] * 1e-6 cm2 * 1e6
 PA_PER_NA = 1000.0
-NS_PER_US = 1000.0
 NEVER = 1e9  # ms, "until the end" for IClamp durations
+
+
+#: default Runge–Kutta sub-steps per dt for ``located`` types (adex, izhikevich, qif), whose upstroke
+#: is steep: 10 gives about 0.05 mV (adex) and 1e-6 mV (izhikevich) against the reference at dt 0.1 ms
+LOCATED_SUBSTEPS = 10
+#: otherwise a sub-step is at most this fraction of the shortest time constant (``tau*`` parameter)
+TAU_FRACTION = 0.25
+
+
+def substeps(population: Population, dt: float, requested: int | None = None) -> int:
+    """Runge–Kutta sub-steps per time step ``dt`` (ms) for ``population`` (``requested`` wins if given):
+    enough that a sub-step is at most :data:`TAU_FRACTION` of the shortest time constant (RK4's
+    relative error per sub-step is then below 1e-5), and :data:`LOCATED_SUBSTEPS` for ``located`` types."""
+    if requested:
+        return int(requested)
+    kind = population.neuron_type
+    taus = [v for k, v in population.parameters.items() if k.startswith("tau") and v > 0]
+    n = max(1, math.ceil(dt / (TAU_FRACTION * min(taus)) - 1e-9)) if taus else 1
+    if kind.threshold is not None and kind.threshold_detection == "located":
+        n = max(n, LOCATED_SUBSTEPS)
+    return n
+
+
+def as_array(vector) -> np.ndarray:
+    """A NEURON Vector as a float array (also when empty)."""
+    return np.asarray(vector.to_python(), dtype=float)
 
 
 @dataclass
@@ -88,7 +118,7 @@ class NeuronBackend(Backend):
 
     cvode: bool = False
     secondorder: int = 2
-    n_sub: int = 1
+    n_sub: int | None = None
     cvode_atol: float = 1e-8
     cvode_rtol: float = 1e-8
 
@@ -159,7 +189,7 @@ class NeuronSimulation:
             cell = mechanism(self.host(0.5))
             for name, value in population.parameters.items():
                 setattr(cell, name, value)
-            cell.n_sub = int(self.options.n_sub)
+            cell.n_sub = substeps(population, self.dt, self.options.n_sub)
             cells.append(cell)
         return CellGroup(population, cells, sectioned=False)
 
@@ -242,7 +272,8 @@ class NeuronSimulation:
         return [weight, port, EVENT_SYNAPSES.index(synapse)] + fields + [nc_delay, 1.0]
 
     def _continuous(self, projection: Projection, target: CellGroup) -> None:
-        mechanism = getattr(self.h, mechanism_name(projection.synapse.type))
+        variant = CVODE_SUFFIX if self.options.cvode else ""
+        mechanism = getattr(self.h, mechanism_name(projection.synapse.type) + variant)
         self.synapses[projection.name] = []
         for src, tgt in projection.pairs:
             synapse = mechanism(target.cells[tgt](0.5))
@@ -363,7 +394,20 @@ class NeuronSimulation:
         else:
             for _ in range(self.model.simulation.n_steps):
                 h.fadvance()
+        self._check_lost_spikes()
         return self._result()
+
+    def _check_lost_spikes(self) -> None:
+        """Refuse a result in which a cell fired in two consecutive steps (the NetCon watching the
+        one-step ``spiked`` flag sees only one threshold crossing, so a spike would be dropped)."""
+        for name, group in self.groups.items():
+            if group.sectioned or group.population.neuron_type.threshold is None:
+                continue
+            lost = sum(int(cell.lost) for cell in group.cells)
+            if lost:
+                raise RuntimeError(f"{lost} spike(s) of population {name} fell in the step right after another "
+                                   "spike of the same cell; NEURON's threshold detection cannot report them "
+                                   "(use a smaller dt or a refractory period >= dt)")
 
     def _result(self) -> Result:
         result = Result(model=self.model.name, backend="neuron",
@@ -372,7 +416,7 @@ class NeuronSimulation:
             self._collect(result, r)
         lag = DETECTION_LAG_STEPS * self.dt
         for population, vectors in self.spike_records.items():
-            result.spike_trains[population] = [np.round((np.array(v) - lag) / self.dt) * self.dt for v in vectors]
+            result.spike_trains[population] = [np.round((as_array(v) - lag) / self.dt) * self.dt for v in vectors]
         return result
 
     def _subsample(self, values: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -389,7 +433,7 @@ class NeuronSimulation:
         times = self.model.sample_times(recording)
         for variable in recording.variables:
             unit = next(s.unit for s in kind.states if s.name == variable)
-            columns = [self._subsample(np.array(v), times) for v in self.samples[(recording.name, variable)]]
+            columns = [self._subsample(as_array(v), times) for v in self.samples[(recording.name, variable)]]
             result.signals[(recording.owner, variable)] = Signal(
                 times, np.column_stack(columns) if columns else np.empty((len(times), 0)), unit,
                 list(recording.indices))

@@ -10,16 +10,19 @@ Two kinds of mechanism are generated, one ``.mod`` file per catalog type:
   the receptor jumps and DC changes due at ``t``, test the threshold on the grid, reset, start the
   refractory period and raise ``spiked`` for one step (a NetCon with threshold 0.5 watches it).
   Events due at ``t`` are therefore delivered by NEURON one step early (at ``t - dt``, NetCon delay
-  = delay - dt) and only buffered in NET_RECEIVE (``pend_*``).  ``located`` types (adex, izhikevich, qif) find a crossing inside a sub-step by bisection on the
+  = delay - dt) and only buffered in NET_RECEIVE (``pend_*``).
+  ``located`` types (adex, izhikevich, qif) find a crossing inside a sub-step by bisection on the
   Runge–Kutta step length, reset there and integrate the rest of the step (spike reported at the
   step end); the refractory clamp ends where it ends, inside a sub-step if need be.
-  Per-connection short-term plasticity
-  state lives in the NetCon weight vector (as in NEURON's ``tmgsyn.mod``); NET_RECEIVE applies the
-  catalog's ``on_spike`` rule of the connection's synapse type (exact between spikes).
+  Per-connection short-term plasticity state lives in the NetCon weight vector (as in NEURON's
+  ``tmgsyn.mod``); NET_RECEIVE applies the catalog's ``on_spike`` rule of the connection's synapse
+  type (exact between spikes).
   ``emits`` types (``lif_tum_2000``) also apply their rule to their own x, y, u at each spike.
-* **Continuous synapses** (``bridge_<type>``, kinetic NMDA): a POINT_PROCESS on a real NEURON
-  section (the ``passive`` cell) with a NONSPECIFIC_CURRENT, states integrated by NEURON
-  (``METHOD cnexp``), transmitter pulse started by NET_RECEIVE and ended by a self-event.
+* **Continuous synapses** (kinetic NMDA): a POINT_PROCESS on a real NEURON section (the ``passive``
+  cell) with a NONSPECIFIC_CURRENT and a transmitter pulse started by NET_RECEIVE and ended by a
+  self-event.  Two variants: ``bridge_<type>`` for the fixed step (states advanced by RK4 in
+  ``nrn_state``, current from the states half a step ahead, see :func:`_fixed_step_states`) and
+  ``bridge_<type>_cvode`` (states in a DERIVATIVE block, integrated by CVODE).
 
 Internal units are bridge's (ms, mV, pA, pF, nS, mM); the continuous synapse converts its current
 to nA (``weight`` in nS, current ``* 1e-3``).
@@ -130,30 +133,30 @@ def _moving(kind: NeuronType) -> list[str]:
     return [s.name for s in kind.states if s.name in kind.equations]
 
 
-def _rk4_procedure(kind: NeuronType) -> str:
-    """PROCEDURE rk4(hs): one classical Runge–Kutta step of ``hs`` ms of the type's equations
-    (``clamped`` variables held while ``clamp`` is 1)."""
-    moving = _moving(kind)
+def _rk4_procedure(equations: Mapping[str, str], moving: list[str], clamped: Iterable[str] = (),
+                   names: Mapping[str, str] | None = None) -> str:
+    """PROCEDURE rk4(hs): one classical Runge–Kutta step of ``hs`` ms of ``equations`` for the
+    ``moving`` variables (``clamped`` ones held while ``clamp`` is 1); ``names`` renames other symbols."""
     locals_: list[str] = []
     lines: list[str] = []
     for stage in range(1, 5):
-        names = {"I_ext": "I_dc"}
+        stage_names = dict(names or {})
         if stage > 1:
             fraction = "hs" if stage == 4 else "0.5*hs"
             for s in moving:
                 lines.append(f"{s}_{stage} = {s} + {fraction}*k{stage - 1}_{s}")
                 locals_.append(f"{s}_{stage}")
-            names.update({s: f"{s}_{stage}" for s in moving})
+            stage_names.update({s: f"{s}_{stage}" for s in moving})
         for s in moving:
-            free = "" if s not in kind.clamped else "(1 - clamp)*"
-            lines.append(f"k{stage}_{s} = {free}({rename(kind.equations[s], names)})")
+            free = "(1 - clamp)*" if s in clamped else ""
+            lines.append(f"k{stage}_{s} = {free}({rename(equations[s], stage_names)})")
             locals_.append(f"k{stage}_{s}")
     lines += [f"{s} = {s} + hs*(k1_{s} + 2*k2_{s} + 2*k3_{s} + k4_{s})/6" for s in moving]
     return _block("PROCEDURE rk4(hs (ms))", [f"LOCAL {', '.join(locals_)}"] + lines)
 
 
-def _save_restore_procedures(kind: NeuronType) -> str:
-    moving = _moving(kind)
+def _save_restore_procedures(moving: list[str]) -> str:
+    """PROCEDUREs save_state() and restore_state() of the ``moving`` variables (``saved_*`` copies)."""
     return (_block("PROCEDURE save_state()", [f"saved_{s} = {s}" for s in moving])
             + "\n" + _block("PROCEDURE restore_state()", [f"{s} = saved_{s}" for s in moving]))
 
@@ -176,7 +179,9 @@ def _fire_procedure(kind: NeuronType) -> str:
     emit_locals, emit_lines = _emit_lines(kind)
     lines = [f"LOCAL {', '.join(emit_locals)}"] if emit_locals else []
     lines += _statements(kind.reset, {}) + emit_lines
-    lines += [f"ref_until = tc + {kind.refractory}" if kind.refractory else "ref_until = tc", "spiked = 1"]
+    lines += [f"ref_until = tc + {kind.refractory}" if kind.refractory else "ref_until = tc"]
+    lines += [": a spike in two consecutive steps is invisible to NetCon threshold detection: count it",
+              "if (spiked_before && spiked == 0) {", "    lost = lost + 1", "}", "spiked = 1"]
     return _block("PROCEDURE fire(tc (ms))", lines)
 
 
@@ -191,7 +196,8 @@ def _segment_procedure(kind: NeuronType) -> str:
     if kind.threshold is not None and kind.threshold_detection == "located":
         lines += ["if (clamp == 0 && theta() >= 0) { : crossing inside: locate it (bisection on the step length)",
                   "    lo = 0", "    hi = 1",
-                  "    FROM it = 1 TO 60 {", "        mid = 0.5*(lo + hi)", "        restore_state()", "        rk4(mid*span)",
+                  "    FROM it = 1 TO 60 {", "        mid = 0.5*(lo + hi)",
+                  "        restore_state()", "        rk4(mid*span)",
                   "        if (theta() >= 0) {", "            hi = mid", "        } else {", "            lo = mid",
                   "        }", "    }",
                   "    restore_state()", "    rk4(hi*span)", "    tc = t0 + hi*span", "    fire(tc)",
@@ -209,24 +215,28 @@ def point_neuron_mod(kind: NeuronType) -> str:
     neuron_block = [f"POINT_PROCESS {mechanism_name(kind.name)}",
                     f"RANGE {', '.join(params)}",
                     f"RANGE {', '.join(states)}",
-                    f"RANGE I_dc, spiked, ref_until, n_sub, last_emit, pend_dc{''.join(', ' + p for p in pend)}"]
+                    f"RANGE I_dc, spiked, lost, ref_until, n_sub, last_emit, pend_dc{''.join(', ' + p for p in pend)}"]
     parameter_block = [f"{p.name} = {p.default!r} : {p.unit}, {p.doc}" for p in kind.parameters]
     parameter_block.append("n_sub = 1 : Runge-Kutta sub-steps per time step")
     assigned = ["dt (ms)"] + [f"{s.name} : {s.unit}, {s.doc}" for s in kind.states] + [
         "I_dc : pA, summed DC input", "pend_dc : pA, DC change due at the end of this step",
-        "spiked : 1 during the step in which the cell fired", "ref_until : ms, end of refractoriness",
+        "spiked : 1 during the step in which the cell fired", "spiked_before : spiked of the previous step",
+        "lost : spikes NetCon detection missed (fired in consecutive steps)", "ref_until : ms, end of refractoriness",
         "clamp : 1 while the clamped variables are held", "last_emit : ms, time of the previous spike (emits rule)"]
     assigned += [f"{p} : receptor jump due" for p in pend] + [f"{v} : state at the start of a sub-step" for v in saved]
-    initial = ["I_dc = 0", "pend_dc = 0", "spiked = 0", "ref_until = -1e9", "clamp = 0", "last_emit = 0"]
+    initial = ["I_dc = 0", "pend_dc = 0", "spiked = 0", "spiked_before = 0", "lost = 0", "ref_until = -1e9",
+               "clamp = 0", "last_emit = 0"]
     initial += [f"{p} = 0" for p in pend]
     events = [f"{v} = {v} + pend_{v}" for v in sorted(set(receptors.values()))] + ["I_dc = I_dc + pend_dc"]
     events += [f"{p} = 0" for p in pend] + ["pend_dc = 0"]
     detection = kind.threshold_detection if kind.threshold is not None else "none"
-    advance = ["LOCAL hs, i_sub", "spiked = 0",
+    advance = ["LOCAL hs, i_sub", "spiked_before = spiked", "spiked = 0",
                f": 1. integrate from t - dt to t ({detection} threshold detection)", "hs = dt/n_sub",
                "FROM i_sub = 1 TO n_sub {", "    advance_segment(t - dt + (i_sub - 1)*hs, t - dt + i_sub*hs)", "}",
                ": 2. receptor jumps and DC changes due at t", *events]
-    procedures = [_rk4_procedure(kind), _save_restore_procedures(kind), _segment_procedure(kind)]
+    moving = _moving(kind)
+    procedures = [_rk4_procedure(kind.equations, moving, kind.clamped, {"I_ext": "I_dc"}),
+                  _save_restore_procedures(moving), _segment_procedure(kind)]
     if kind.threshold is not None:
         advance += [": 3. threshold tested on the grid, reset, refractoriness",
                     "if (theta() >= 0 && ref_until <= t + 1e-9*dt) {", "    fire(t)", "}"]
@@ -246,36 +256,81 @@ def point_neuron_mod(kind: NeuronType) -> str:
 
 
 # ---------------------------------------------------------------------------------------- continuous synapses
-def continuous_synapse_mod(kind: SynapseType) -> str:
-    """NMODL source of a continuous (kinetic) synapse injecting ``current`` into its section."""
+#: Runge–Kutta sub-steps per dt of the fixed-step continuous synapses
+SYNAPSE_SUBSTEPS = 10
+#: suffix of the CVODE variant of a continuous synapse mechanism
+CVODE_SUFFIX = "_cvode"
+
+
+def _fixed_step_states(kind: SynapseType) -> tuple[list[str], list[str], str]:
+    """(ASSIGNED lines, BREAKPOINT lines, procedures) of the fixed-step variant.
+
+    The states are advanced by RK4 to the grid time ``t`` in ``nrn_state`` (recorded there, exact to
+    RK4 accuracy since they do not depend on V), and also half a step further (``*_mid``) for the
+    current of the next step: NEURON's staggered scheme evaluates currents at mid-step, so with
+    ``secondorder = 2`` the membrane is then second order in dt.  The transmitter is constant within
+    a step (pulses start and end at event deliveries, on step boundaries)."""
+    states = [s.name for s in kind.states]
+    mids = {s: f"{s}_mid" for s in states}
+    assigned = [f"{s.name} : {s.unit}, {s.doc}" for s in kind.states]
+    assigned += [f"{s}_mid : {s} half a step ahead (for the current)" for s in states]
+    assigned += [f"saved_{s}" for s in states]
+    breakpoint = ["SOLVE advance", f"i_pA = {rename(kind.current, {'V': 'v', **mids})}"]
+    advance = ["LOCAL i_sub", f"FROM i_sub = 1 TO {SYNAPSE_SUBSTEPS} {{", f"    rk4(dt/{SYNAPSE_SUBSTEPS})", "}",
+               "save_state()", f"FROM i_sub = 1 TO {SYNAPSE_SUBSTEPS} {{", f"    rk4(0.5*dt/{SYNAPSE_SUBSTEPS})", "}"]
+    advance += [f"{mids[s]} = {s}" for s in states] + ["restore_state()"]
+    procedures = "\n".join([_block("PROCEDURE advance()", advance),
+                            _rk4_procedure(kind.equations, states, (), {"V": "v"}),
+                            _save_restore_procedures(states)])
+    return assigned, breakpoint, procedures
+
+
+def _cvode_states(kind: SynapseType) -> tuple[list[str], list[str], str]:
+    """(STATE lines, BREAKPOINT lines, DERIVATIVE block) of the CVODE variant."""
+    states = [s.name for s in kind.states]
+    derivative = [f"{s}' = {rename(kind.equations[s], {'V': 'v'})}" for s in states]
+    breakpoint = ["SOLVE states METHOD cnexp", f"i_pA = {rename(kind.current, {'V': 'v'})}"]
+    return states, breakpoint, _block("DERIVATIVE states", derivative)
+
+
+def continuous_synapse_mod(kind: SynapseType, cvode: bool = False) -> str:
+    """NMODL source of a continuous (kinetic) synapse injecting ``current`` into its section:
+    the fixed-step variant (``bridge_<type>``) or the CVODE one (``bridge_<type>_cvode``)."""
     states = [s.name for s in kind.states]
     amplitude, duration = kind.pulse
-    names = {"V": "v"}
-    neuron_block = [f"POINT_PROCESS {mechanism_name(kind.name)}",
-                    f"RANGE {', '.join(p.name for p in kind.parameters)}, weight, T, i_pA",
+    name = mechanism_name(kind.name) + (CVODE_SUFFIX if cvode else "")
+    neuron_block = [f"POINT_PROCESS {name}",
+                    f"RANGE {', '.join(states + [p.name for p in kind.parameters])}, weight, T, i_pA",
                     "NONSPECIFIC_CURRENT i"]
     parameter_block = [f"{p.name} = {p.default!r} : {p.unit}, {p.doc}" for p in kind.parameters]
     parameter_block.append("weight = 0 : nS, the projection weight (g_max)")
-    assigned = ["v (mV)", "i (nA)", "i_pA : pA, current into the cell", "T : mM, transmitter",
+    assigned = ["v (mV)", "dt (ms)", "i (nA)", "i_pA : pA, current into the cell", "T : mM, transmitter",
                 "t_end : ms, end of the current pulse"]
-    derivative = [f"{s}' = {rename(kind.equations[s], names)}" for s in states]
     initial = [f"{s.name} = {s.initial!r}" if not isinstance(s.initial, str) else f"{s.name} = {s.initial}"
                for s in kind.states] + ["T = 0", "t_end = -1e9"]
-    breakpoint = ["SOLVE states METHOD cnexp", f"i_pA = {rename(kind.current, names)}",
-                  "i = -i_pA*1e-3 : nA, outward positive"]
+    if cvode:
+        state_lines, breakpoint, procedures = _cvode_states(kind)
+        declarations = [_block("ASSIGNED", assigned), _block("STATE", state_lines)]
+    else:
+        extra, breakpoint, procedures = _fixed_step_states(kind)
+        declarations = [_block("ASSIGNED", assigned + extra)]
+        initial += [f"{s}_mid = {s}" for s in states]
+    breakpoint.append("i = -i_pA*1e-3 : nA, outward positive")
     receive = [": flag 0: a presynaptic spike (re)starts the pulse; flag 1: the end of a pulse,",
                ": ignored when a later spike has extended it",
-               "if (flag == 0) {", f"    T = {amplitude}", f"    t_end = t + {duration}", f"    net_send({duration}, 1)",
+               "if (flag == 0) {", f"    T = {amplitude}", f"    t_end = t + {duration}",
+               f"    net_send({duration}, 1)",
                "} else if (t >= t_end - 1e-9) {", "    T = 0", "}"]
+    variant = "CVODE variant: states in a DERIVATIVE block." if cvode else _fixed_step_states.__doc__.split("\n\n")[1]
     parts = [HEADER.format(name=kind.name),
-             f"COMMENT\n{kind.doc}\nA spike during a pulse extends it to T_dur after that spike.\nENDCOMMENT\n",
+             f"COMMENT\n{kind.doc}\nA spike during a pulse extends it to T_dur after that spike.\n"
+             f"{' '.join(variant.split())}\nENDCOMMENT\n",
              _block("NEURON", neuron_block),
              _block("PARAMETER", parameter_block),
-             _block("ASSIGNED", assigned),
-             _block("STATE", states),
+             *declarations,
              _block("INITIAL", initial),
              _block("BREAKPOINT", breakpoint),
-             _block("DERIVATIVE states", derivative),
+             procedures,
              _block("NET_RECEIVE(w)", receive)]
     return "\n".join(parts)
 
@@ -299,7 +354,9 @@ NET_RECEIVE(w) {
 def generated_sources() -> dict[str, str]:
     """``{file name: NMODL text}`` of every generated mechanism."""
     sources = {f"{mechanism_name(n)}.mod": point_neuron_mod(NEURONS[n]) for n in POINT_NEURONS}
-    sources.update({f"{mechanism_name(n)}.mod": continuous_synapse_mod(SYNAPSES[n]) for n in CONTINUOUS_SYNAPSES})
+    for n in CONTINUOUS_SYNAPSES:
+        sources[f"{mechanism_name(n)}.mod"] = continuous_synapse_mod(SYNAPSES[n])
+        sources[f"{mechanism_name(n)}{CVODE_SUFFIX}.mod"] = continuous_synapse_mod(SYNAPSES[n], cvode=True)
     sources["bridge_relay.mod"] = RELAY_MOD
     return sources
 

@@ -91,3 +91,20 @@ def test_perturbed_backend_is_caught_at_the_right_observable_and_time(tmp_path):
     assert checks["post.V_m"]["passed"] is False
     assert 98.1 < checks["post.V_m"]["worst_time_ms"] < 148.1  # the largest V difference follows the first PSC
     assert (report / "post.V_m.png").stat().st_size > 10000
+
+
+def test_convergence_mode_reports_expected_orders():
+    """NEURON's point-neuron mechanisms step with classical RK4 (bridge/backends/neuron_nmodl.py), so
+    halving dt divides the error by about 2^4; Brian2 integrates the linear Tsodyks circuit with the
+    'exact' method, so its error stays at round-off and must not be flagged."""
+    from bridge.harness import compare, convergence
+
+    path = MODELS / "tsodyks_facilitation.yaml"
+    comparison = compare(path, backends=["neuron", "brian2"], reference=reference_of(path))
+    rows = {(r["backend"], r["observable"]): r for r in convergence(comparison, factors=(1, 2))}
+    neuron = rows[("neuron", "post.V_m")]
+    assert neuron["max_abs_error"][1] < neuron["max_abs_error"][0]
+    assert 3.5 < neuron["orders"][0] < 4.5
+    brian2 = rows[("brian2", "post.V_m")]
+    assert max(brian2["max_abs_error"]) < 1e-12 and not brian2["flag"]
+    assert comparison.passed

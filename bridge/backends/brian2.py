@@ -4,13 +4,14 @@ Time-grid alignment with the reference semantics (:mod:`bridge.backends.referenc
 -----------------------------------------------------------------------------------
 Brian2 step ``m`` (clock ``t = m*dt``) integrates the state from bridge time ``m*dt`` to
 ``(m+1)*dt``; everything that happens later in that step (delivery, threshold, reset) is what the
-reference does at ``t_ref = (m+1)*dt``.  Hence:
+reference does at bridge time ``(m+1)*dt``.  Hence:
 
 * the network schedule is ``start, groups, synapses, thresholds, resets, end``: spikes are delivered
   after the state update and *before* the threshold test, as in the reference.  A synaptic pathway
   reads the spikes its source emitted in the previous step, so Brian2's own delay is
   ``delay - dt`` (bridge delays are >= dt);
-* spike sources emit at clock ``t_s - dt``; spike monitor times get ``+ dt``;
+* spike sources emit at clock ``t_s - dt``; spike monitor times get ``+ dt``; a train with several
+  spikes on one grid point is spread over copies of the source (static synapses only);
 * samples are taken at the *start* of a step (state after every event of the previous step), with
   the monitor's own clock of period ``interval``; the run lasts ``duration + dt`` so that the sample
   at ``duration`` exists, and spikes after ``duration`` are dropped;
@@ -21,18 +22,24 @@ reference does at ``t_ref = (m+1)*dt``.  Hence:
 Integration: ``exact`` (Brian2's linear solver) for types the catalog declares linear and that no
 continuous synapse drives, ``rk4`` otherwise (``lif_cond_exp``, AdEx, Izhikevich, QIF, kinetic NMDA
 and its target).  A continuous synapse and its target are advanced by separate updaters coupled
-through a summed current computed at the start of the step: first order in dt.  Override with the
-backend option ``method`` (one Brian2 method for every group).
+through the trapezoidal mean of the synaptic current evaluated before and after the synapse's
+update; the membrane potential inside that current is the step-start value, which leaves a small
+first-order term (kinetic NMDA at dt = 0.1 ms: 1.8e-4 mV, versus 5.6e-3 mV with one summed
+current).  Override with the backend option ``method`` (one Brian2 method for every group).
 
-Deviation: ``located`` threshold types (AdEx, Izhikevich, QIF) are tested at the grid; the spike
-is reported at the end of the step as in the reference, but the reset happens there rather than at
-the crossing inside the step (an O(dt) difference in the following trajectory).
+``located`` threshold types (AdEx, Izhikevich, QIF) are tested at the grid and reported at the
+step end, as in the reference; the reset code then accounts for the part of the step after the
+crossing (linear interpolation of V, one Euler step over the remainder:
+:func:`.brian2_codegen.located_remainder`), and the right-hand sides see V capped at the cut-off
+(:func:`.brian2_codegen.located_cap`) so the upswing cannot overflow within the crossing step.
+This is an approximation of the reference's located reset (QIF and Izhikevich test cells: every
+spike within one step of the reference).
 
 Options (set as attributes, e.g. ``simulate(..., options={"target": "numpy"})``): ``target``
 (``numpy``, ``cython`` default, ``cpp_standalone``), ``method``.  Compiled code lives in
 ``cache_dir("brian2")``: Cython modules (Brian2 names them by a hash of their source and locks
 while compiling) and standalone projects (one directory per model content hash, built and run
-under a file lock).
+under a file lock).  The SymPy solution behind ``exact`` is cached there too (:class:`CachedMethod`).
 """
 from __future__ import annotations
 
@@ -82,6 +89,12 @@ class Brian2Backend(Backend):
         super().check(model)
         if self.target not in TARGETS:
             raise UnsupportedError(self.name, f"target {self.target!r} (known: {', '.join(TARGETS)})")
+        if self.method is not None:
+            from brian2 import StateUpdateMethod
+
+            if self.method not in StateUpdateMethod.stateupdaters:
+                known = ", ".join(sorted(StateUpdateMethod.stateupdaters))
+                raise UnsupportedError(self.name, f"integration method {self.method!r} (known: {known})")
         for projection in model.projections.values():
             source = model.stimuli.get(projection.source)
             kind = projection.synapse.synapse_type
@@ -94,7 +107,7 @@ class Brian2Backend(Backend):
         import brian2 as b2
 
         started = time.perf_counter()
-        _configure(b2, self.target, model, self.method)
+        _configure(b2, self.target, model)
         build = Brian2Network(b2, model, self.method)
         if self.target == "cpp_standalone":
             built = time.perf_counter()
@@ -115,11 +128,12 @@ class Brian2Backend(Backend):
 
 def _max_multiplicity(trains: list[np.ndarray]) -> int:
     """Largest number of spikes of one train on one grid point."""
-    counts = [np.unique(np.round(np.asarray(t) * 1e6).astype(np.int64), return_counts=True)[1] for t in trains if len(t)]
+    ticks = [np.round(np.asarray(t) * 1e6).astype(np.int64) for t in trains if len(t)]
+    counts = [np.unique(t, return_counts=True)[1] for t in ticks]
     return max((int(c.max()) for c in counts), default=1)
 
 
-def _configure(b2, target: str, model: Model, method: str | None) -> None:
+def _configure(b2, target: str, model: Model) -> None:
     """Set Brian2's preferences, device and clock for one run."""
     b2.prefs.codegen.runtime.cython.cache_dir = str(cache_dir("brian2") / "cython")
     b2.prefs.codegen.runtime.cython.multiprocess_safe = True
@@ -140,6 +154,7 @@ def _run_standalone(b2, build: "Brian2Network", model: Model, method: str | None
     key = content_hash(repr(sorted(model.document.items(), key=str)), repr(model.simulation), str(method),
                        b2.__version__)
     directory = cache_dir("brian2") / "standalone" / key
+    directory.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(directory) + ".lock"):
         b2.device.build(directory=str(directory), compile=True, run=True, with_output=False)
         build.collect()
@@ -228,7 +243,8 @@ class Brian2Network:
         currents: dict[str, list[str]] = {}
         for projection in self.model.projections.values():
             if projection.synapse.synapse_type.continuous:
-                currents.setdefault(projection.target, []).append(f"I_{projection.name}")
+                currents.setdefault(projection.target, []).extend(
+                    f"I_{projection.name}{half}" for half in gen.COUPLING_HALVES)
         return currents
 
     def _method(self, linear: bool) -> str:
@@ -243,24 +259,26 @@ class Brian2Network:
         b2, kind = self.b2, population.neuron_type
         method = self._method(kind.linear and not currents)
         self.methods[population.name] = method
-        emit_rule = SYNAPSES[kind.emits].on_spike if kind.emits else ()
         profiles, masks = self._dc_inputs(population)
-        options: dict[str, Any] = {}
-        if kind.threshold is not None:
-            options.update(threshold=gen.threshold_condition(kind), reset=gen.reset_code(kind, emit_rule) or None)
-            refractory = gen.refractory_period(kind)
-            if refractory:
-                options["refractory"] = refractory
+        options = _spiking_options(kind)
         namespace = {f"dc_{name}": b2.TimedArray(profile, dt=self.dt * b2.ms) for name, profile in profiles.items()}
         group = b2.NeuronGroup(population.size, gen.neuron_equations(kind, currents, [f"dcmask_{n}" for n in masks]),
-                               method=self._integrator(method), name=f"pop_{population.name}", namespace=namespace, **options)
+                               method=self._integrator(method), name=f"pop_{population.name}",
+                               namespace=namespace, **options)
         values = {**population.parameters, **population.initial, **{c: 0.0 for c in currents}, "I_dc": 0.0,
                   **{f"dcmask_{name}": mask for name, mask in masks.items()}}
+        if kind.emits:
+            values["last_emit"] = 0.0 * b2.ms
+        if gen.located_probes(kind):
+            values.update({gen.STEP_START: population.initial[kind.membrane],
+                           gen.STEP_END: population.initial[kind.membrane]})
         for name, value in values.items():
             setattr(group, name, value)
         if profiles:
             code = "I_dc = " + " + ".join(f"dc_{name}(t)*dcmask_{name}" for name in profiles)
             group.run_regularly(code, when="before_groups", name=f"dc_{population.name}")
+        for slot, code in gen.located_probes(kind).items():
+            group.run_regularly(code, when=slot, name=f"{slot}_{population.name}")
         self.groups[population.name] = group
         return [group]
 
@@ -323,11 +341,11 @@ class Brian2Network:
         b2 = self.b2
         target_type = self.model.populations[projection.target].neuron_type
         parameters, initial = dict(projection.synapse.parameters), dict(projection.synapse.initial)
-        rule, rename = kind.on_spike, {}
+        rename: dict[str, str] = {}
         source_population = self.model.populations.get(projection.source)
         if source_population is not None and source_population.neuron_type.emits:
             emitted = SYNAPSES[source_population.neuron_type.emits]
-            rule, rename = emitted.on_spike, {"first": "0.0"}
+            rename = {"first": "0.0"}
             parameters = {p.name: source_population.parameters[p.name] for p in emitted.parameters}
             initial = {s.name: source_population.initial[s.name] for s in emitted.states}
             kind = emitted
@@ -338,13 +356,13 @@ class Brian2Network:
         source, i, j = self._endpoints(projection)
         synapses = b2.Synapses(source, self.groups[projection.target],
                                model=gen.event_synapse_equations(kind, list(parameters)),
-                               on_pre=gen.on_pre_code(rule, receptor, sign, rename),
+                               on_pre=gen.on_pre_code(kind, list(parameters), receptor, sign, rename),
                                delay=(projection.delay - self.dt) * b2.ms, name=f"proj_{projection.name}",
                                namespace={})
         synapses.connect(i=i, j=j)
         self._set_synapse_values(synapses, projection, parameters, initial)
-        synapses.t_last = (projection.delay - self.dt) * b2.ms
-        synapses.first = 1.0
+        setattr(synapses, gen.syn("t_last"), (projection.delay - self.dt) * b2.ms)
+        setattr(synapses, gen.syn("first"), 1.0)
         self.synapses[projection.name] = synapses
         return [synapses]
 
@@ -363,31 +381,48 @@ class Brian2Network:
             on_pre=gen.pulse_on_pre(kind), delay=(projection.delay - self.dt) * b2.ms, method=self._integrator(method),
             name=f"proj_{projection.name}", namespace={})
         synapses.connect(i=i, j=j)
+        self._order_coupling(synapses, projection.name, self.groups[projection.target].order)
         self._set_synapse_values(synapses, projection, parameters, dict(projection.synapse.initial))
-        synapses.T = 0.0
-        synapses.pulse_end = -1.0 * b2.second
+        setattr(synapses, gen.syn("T"), 0.0)
+        setattr(synapses, gen.syn("pulse_end"), -1.0 * b2.second)
         synapses.run_regularly(gen.pulse_step_end(kind), when="end", name=f"pulse_{projection.name}")
         self.synapses[projection.name] = synapses
         return [synapses]
 
     @staticmethod
+    def _order_coupling(synapses: Any, name: str, target_order: int) -> None:
+        """Within the ``groups`` slot: first half of the current, synapse update, second half,
+        then the target's update (trapezoidal coupling, see the code generator)."""
+        first, second = (synapses.summed_updaters[f"I_{name}{half}_post"] for half in gen.COUPLING_HALVES)
+        first.order = target_order - 3
+        synapses.state_updater.order = target_order - 2
+        second.order = target_order - 1
+
+    @staticmethod
     def _set_synapse_values(synapses: Any, projection: Projection, parameters: dict[str, float],
                             initial: dict[str, float]) -> None:
-        for name, value in {**parameters, **initial}.items():
-            setattr(synapses, name, value)
-        synapses.weight = projection.weight
+        for name, value in {**parameters, **initial, "weight": projection.weight}.items():
+            setattr(synapses, gen.syn(name), value)
 
     # ------------------------------------------------------------------ recording
     def _recorder(self, recording: Recording) -> list[Any]:
+        """A step-start StateMonitor of period ``interval`` and/or a SpikeMonitor.
+
+        A projection recording monitors the per-connection variables (``indices`` are connection
+        indices, which are the first synapses of the Brian2 object in projection order)."""
         b2 = self.b2
-        group = self.groups[recording.population]
         recorder = _Recorder(recording)
         if recording.variables:
-            recorder.states = b2.StateMonitor(group, recording.variables, record=recording.indices,
+            if recording.projection:
+                owner = self.synapses[recording.projection]
+                variables = [gen.syn(v) for v in recording.variables]
+            else:
+                owner, variables = self.groups[recording.population], list(recording.variables)
+            recorder.states = b2.StateMonitor(owner, variables, record=recording.indices,
                                               dt=recording.interval * b2.ms, when="start",
                                               name=f"rec_{recording.name}")
         if recording.spikes:
-            recorder.spikes = b2.SpikeMonitor(group, name=f"spk_{recording.name}")
+            recorder.spikes = b2.SpikeMonitor(self.groups[recording.population], name=f"spk_{recording.name}")
         self.recorders.append(recorder)
         return [m for m in (recorder.states, recorder.spikes) if m is not None]
 
@@ -396,11 +431,17 @@ class Brian2Network:
         for recorder in self.recorders:
             r = recorder.recording
             if recorder.states is not None:
-                self.collected[r.name] = (np.asarray(recorder.states.t / self.b2.ms),
-                                          {v: np.asarray(getattr(recorder.states, v)) for v in r.variables})
+                names = [gen.syn(v) if r.projection else v for v in r.variables]
+                values = {v: np.asarray(getattr(recorder.states, n)) for v, n in zip(r.variables, names)}
+                self.collected[r.name] = (np.asarray(recorder.states.t / self.b2.ms), values)
             if recorder.spikes is not None:
                 self.collected[r.name + "/spikes"] = (np.asarray(recorder.spikes.t / self.b2.ms),
                                                       np.asarray(recorder.spikes.i))
+
+    def _declared_states(self, recording: Recording):
+        if recording.projection:
+            return self.model.projections[recording.projection].synapse.synapse_type.states
+        return self.model.populations[recording.population].neuron_type.states
 
     def result(self) -> Result:
         if not self.collected:
@@ -410,21 +451,33 @@ class Brian2Network:
                         metadata={"dt_ms": self.dt, "duration_ms": model.simulation.duration})
         for recorder in self.recorders:
             r = recorder.recording
-            kind = model.populations[r.population].neuron_type
             if recorder.states is not None:
                 times, values = self.collected[r.name]
                 wanted = model.sample_times(r)
                 rows = _rows_at(times, wanted, self.dt)
+                units = {s.name: s.unit for s in self._declared_states(r)}
                 for variable in r.variables:
-                    unit = next(s.unit for s in kind.states if s.name == variable)
-                    result.signals[(r.population, variable)] = Signal(
-                        wanted, values[variable][:, rows].T.copy(), unit, list(r.indices))
+                    result.signals[(r.owner, variable)] = Signal(
+                        wanted, values[variable][:, rows].T.copy(), units[variable], list(r.indices))
             if recorder.spikes is not None:
                 times, cells = self.collected[r.name + "/spikes"]
                 result.spike_trains[r.population] = _spike_trains(times + self.dt, cells,
                                                                   model.populations[r.population].size,
                                                                   model.simulation.duration, self.dt)
         return result
+
+
+def _spiking_options(kind: NeuronType) -> dict[str, Any]:
+    """NeuronGroup keywords for threshold, reset (with an ``emits`` rule) and refractoriness."""
+    if kind.threshold is None:
+        return {}
+    emit_rule = SYNAPSES[kind.emits].on_spike if kind.emits else ()
+    options: dict[str, Any] = {"threshold": gen.threshold_condition(kind),
+                               "reset": gen.reset_code(kind, emit_rule) or None}
+    refractory = gen.refractory_period(kind)
+    if refractory:
+        options["refractory"] = refractory
+    return options
 
 
 def _rows_at(times: np.ndarray, wanted: np.ndarray, dt: float) -> np.ndarray:

@@ -86,10 +86,11 @@ def neuron_equations(neuron: NeuronType, external_currents: Sequence[str] = (),
     """
     lines = []
     state_names = [s.name for s in neuron.states]
+    rename = located_cap(neuron)
     for name in state_names:
         if name in neuron.equations:
             flag = " (unless refractory)" if name in neuron.clamped and neuron.refractory else ""
-            lines.append(f"d{name}/dt = ({translate(neuron.equations[name])})/ms : 1{flag}")
+            lines.append(f"d{name}/dt = ({translate(neuron.equations[name], rename)})/ms : 1{flag}")
         else:
             lines.append(f"{name} : 1")
     lines.append(f"I_ext = {' + '.join(['I_dc', *external_currents])} : 1")
@@ -98,7 +99,45 @@ def neuron_equations(neuron: NeuronType, external_currents: Sequence[str] = (),
     lines.extend(_constant_declarations([p.name for p in neuron.parameters] + list(dc_masks)))
     if neuron.emits:
         lines.append("last_emit : second")
+    if located_probes(neuron):
+        lines.extend([f"{STEP_START} : 1", f"{STEP_END} : 1"])
     return "\n".join(lines)
+
+
+STEP_START, STEP_END = "V_step_start", "V_step_end"
+"""Per-cell copies of the membrane potential at the start of the step and at its end before
+synaptic delivery (``located`` types)."""
+
+
+def located_probes(neuron: NeuronType) -> dict[str, str]:
+    """``{Brian2 schedule slot: code}`` recording :data:`STEP_START` / :data:`STEP_END`."""
+    if _located_cut(neuron) is None:
+        return {}
+    return {"before_groups": f"{STEP_START} = {neuron.membrane}", "before_synapses": f"{STEP_END} = {neuron.membrane}"}
+
+
+def _located_cut(neuron: NeuronType) -> str | None:
+    """Brian2 expression of the cut-off ``V_cut`` when a ``located`` threshold reads ``V - V_cut``."""
+    if neuron.threshold is None or neuron.threshold_detection != "located":
+        return None
+    tree = ast.parse(neuron.threshold, mode="eval").body
+    if (isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Sub) and isinstance(tree.left, ast.Name)
+            and tree.left.id == neuron.membrane):
+        return translate(ast.unparse(tree.right))
+    return None
+
+
+def located_cap(neuron: NeuronType) -> dict[str, str]:
+    """For ``located`` threshold types whose threshold reads ``V - V_cut``: evaluate the right-hand
+    sides with ``min(V, V_cut)`` instead of ``V``.
+
+    The reference resets such a cell at the crossing, so it never integrates a state beyond it;
+    Brian2 tests the threshold at the grid and would otherwise integrate the divergent upswing
+    (AdEx's exponential, the quadratic of Izhikevich/QIF) past the cut-off inside the step, where
+    it overflows and corrupts the other states (AdEx's w).  Below the cut-off nothing changes.
+    """
+    cut = _located_cut(neuron)
+    return {neuron.membrane: f"clip({neuron.membrane}, -inf, {cut})"} if cut else {}
 
 
 def threshold_condition(neuron: NeuronType) -> str | None:
@@ -112,13 +151,44 @@ def reset_code(neuron: NeuronType, emit_rule: Statements = ()) -> str:
     The emission rule sees ``h`` = ms since the neuron's previous emission (since 0 at the first)
     and ``first`` = 0, as in the reference; Brian2's reset runs at clock ``t`` = spike time - dt.
     """
-    lines = statements(neuron.reset)
+    before, after = located_remainder(neuron)
+    lines = before + statements(neuron.reset) + after
     if neuron.emits:
         rename = {"h": "_h", "first": "0.0", "efficacy": "_efficacy"}
         lines.append("_h = (t + dt - last_emit)/ms")
         lines.extend(statements(emit_rule, rename))
         lines.append("last_emit = t + dt")
     return "\n".join(lines)
+
+
+def located_remainder(neuron: NeuronType) -> tuple[list[str], list[str]]:
+    """Code around a ``located`` reset at the end of the step (before it, after it) that accounts
+    for the part of the step after the crossing, where the reference follows the reset state.
+
+    The crossing is placed by linear interpolation of ``V`` between :data:`STEP_START` and
+    :data:`STEP_END` (the step-end value before synaptic delivery, so that a crossing caused by a
+    delivered jump gets no remainder, like the reference's grid test).  Over the remainder ``r*dt``
+    a variable the reset overwrites (``V = V_reset``) advances by one Euler step from the reset
+    state; every other variable, already integrated over the whole step, is corrected by
+    ``r*dt*(f(reset state) - f(unreset state))`` (zero for one the reset does not affect, such as a
+    synaptic current).  Clamped variables stay put when the type has a refractory period.
+    Empty for other types.
+    """
+    cut = _located_cut(neuron)
+    if cut is None:
+        return [], []
+    rename = located_cap(neuron)
+    frozen = f"(1 - int({neuron.refractory} > 0))" if neuron.refractory else "1"
+    overwritten = {variable for variable, expression in neuron.reset
+                   if not rule_uses(((variable, expression),), variable)}
+    before = [f"_r = clip(({STEP_END} - {cut})/({STEP_END} - {STEP_START} + int({STEP_END} <= {STEP_START})), 0, 1)"]
+    before.extend(f"_f0_{name} = {translate(rhs, rename)}" for name, rhs in neuron.equations.items())
+    after = [f"_f1_{name} = {translate(rhs, rename)}" for name, rhs in neuron.equations.items()]
+    for name in neuron.equations:
+        hold = frozen if name in neuron.clamped else "1"
+        change = f"_f1_{name}" if name in overwritten else f"(_f1_{name} - _f0_{name})"
+        after.append(f"{name} = {name} + {hold}*_r*dt/ms*{change}")
+    return before, after
 
 
 def refractory_period(neuron: NeuronType) -> str | None:
@@ -135,31 +205,49 @@ def refractory_period(neuron: NeuronType) -> str | None:
 
 
 # ---------------------------------------------------------------------------------- synapses
+SYNAPTIC_SUFFIX = "_syn"
+"""Suffix of every per-connection Brian2 variable, so that none shadows a pre- or postsynaptic
+variable of the same name (Brian2 refuses that: ``U`` of a tsodyks synapse vs ``U`` of an
+``lif_tum_2000`` source, ``x`` of an NMDA synapse vs ``x`` of its target...)."""
+
+
+def syn(name: str) -> str:
+    """Brian2 name of the per-connection variable ``name``."""
+    return name + SYNAPTIC_SUFFIX
+
+
+def _synaptic_rename(names: Sequence[str]) -> dict[str, str]:
+    return {name: syn(name) for name in names}
+
+
 def event_synapse_equations(synapse: SynapseType, parameters: Sequence[str]) -> str:
     """Per-connection declarations of an event synapse: states, parameters, weight and spike clock.
 
     ``t_last`` is the Brian2 clock time of the previous arrival (initially the arrival time a spike
     at t = 0 would have), ``first`` is 1 until the first spike.
     """
-    lines = [f"{s.name} : 1" for s in synapse.states]
-    lines.extend(_constant_declarations([*parameters, "weight"]))
-    lines.extend(["t_last : second", "first : 1"])
+    lines = [f"{syn(s.name)} : 1" for s in synapse.states]
+    lines.extend(_constant_declarations([syn(p) for p in [*parameters, "weight"]]))
+    lines.extend([f"{syn('t_last')} : second", f"{syn('first')} : 1"])
     return "\n".join(lines)
 
 
-def on_pre_code(rule: Statements, receptor: str, sign: float, rename: Mapping[str, str] | None = None) -> str:
-    """``on_pre`` code: the event rule (``h``, ``first`` available), then the receptor jump.
+def on_pre_code(synapse: SynapseType, parameters: Sequence[str], receptor: str, sign: float,
+                rename: Mapping[str, str] | None = None) -> str:
+    """``on_pre`` code: the event rule of ``synapse`` (``h``, ``first`` available), then the jump.
 
     The target's ``receptor`` variable changes by ``sign * weight * efficacy`` (``sign`` is -1 for
     inhibitory conductances, whose negative weight is added as its magnitude).  ``rename`` maps
     further rule identifiers (``{"first": "0.0"}`` for a neuron's own emission rule).
     """
-    rename = {"h": "_h", "efficacy": "_efficacy", **(rename or {})}
-    lines = ["_h = (t - t_last)/ms"] if rule_uses(rule, "h") else []
+    rule = synapse.on_spike
+    names = [s.name for s in synapse.states] + list(parameters) + ["first"]
+    rename = {**_synaptic_rename(names), "h": "_h", "efficacy": "_efficacy", **(rename or {})}
+    lines = [f"_h = (t - {syn('t_last')})/ms"] if rule_uses(rule, "h") else []
     lines.extend(statements(rule, rename))
     efficacy = "_efficacy" if any(variable == "efficacy" for variable, _ in rule) else "1.0"
-    lines.append(f"{receptor}_post += {sign!r}*weight*{efficacy}")
-    lines.extend(["t_last = t", "first = 0"])
+    lines.append(f"{receptor}_post += {sign!r}*{syn('weight')}*{efficacy}")
+    lines.extend([f"{syn('t_last')} = t", f"{syn('first')} = 0"])
     return "\n".join(lines)
 
 
@@ -169,29 +257,39 @@ def rule_uses(rule: Statements, name: str) -> bool:
                for _, expression in rule for node in ast.walk(ast.parse(expression, mode="eval")))
 
 
+COUPLING_HALVES = ("_a", "_b")
+"""Suffixes of the two halves of a continuous synapse's summed current (see below)."""
+
+
 def continuous_synapse_equations(synapse: SynapseType, parameters: Sequence[str], current: str,
                                  membrane: str) -> str:
-    """Clock-driven equations of a continuous synapse and its summed current into the target.
+    """Clock-driven equations of a continuous synapse and its current (pA) into the target.
 
-    The transmitter ``T`` is a per-connection variable held constant within each step (set at the
-    arrival, cleared ``T_dur`` later by a step-end operation), as in the reference.
+    The current is summed into the target twice, as ``{current}_a`` and ``{current}_b``, each with
+    half the weight: the backend evaluates ``_a`` before and ``_b`` after the synapse's state
+    update, so the target integrates the step with the trapezoidal mean of the synaptic current
+    (second order in dt instead of the first order of one summed variable).  The transmitter ``T``
+    is a per-connection variable held constant within each step (set at the arrival, cleared
+    ``T_dur`` later by a step-end operation), as in the reference.
     """
-    rename = {"V": f"{membrane}_post"}
-    lines = [f"d{s.name}/dt = ({translate(synapse.equations[s.name], rename)})/ms : 1 (clock-driven)"
+    rename = {**_synaptic_rename([s.name for s in synapse.states] + list(parameters) + ["weight", "T"]),
+              "V": f"{membrane}_post"}
+    lines = [f"d{syn(s.name)}/dt = ({translate(synapse.equations[s.name], rename)})/ms : 1 (clock-driven)"
              for s in synapse.states]
-    lines.append(f"{current}_post = {translate(synapse.current, rename)} : 1 (summed)")
-    lines.extend(_constant_declarations([*parameters, "weight"]))
-    lines.extend(["T : 1", "pulse_end : second"])
+    expression = translate(synapse.current, rename)
+    lines.extend(f"{current}{half}_post = 0.5*{expression} : 1 (summed)" for half in COUPLING_HALVES)
+    lines.extend(_constant_declarations([syn(p) for p in [*parameters, "weight"]]))
+    lines.extend([f"{syn('T')} : 1", f"{syn('pulse_end')} : second"])
     return "\n".join(lines)
 
 
 def pulse_on_pre(synapse: SynapseType) -> str:
     """``on_pre`` code of a continuous synapse: start (or restart) the transmitter pulse."""
     amplitude, duration = synapse.pulse
-    return f"T = {amplitude}\npulse_end = t + {duration}*ms"
+    return f"{syn('T')} = {syn(amplitude)}\n{syn('pulse_end')} = t + {syn(duration)}*ms"
 
 
 def pulse_step_end(synapse: SynapseType) -> str:
     """Step-end code ending pulses: ``T`` stays on for ``T_dur/dt`` whole steps after the arrival."""
     amplitude, _ = synapse.pulse
-    return f"T = {amplitude}*int(timestep(pulse_end - t, dt) > 0)"
+    return f"{syn('T')} = {syn(amplitude)}*int(timestep({syn('pulse_end')} - t, dt) > 0)"

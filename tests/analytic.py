@@ -30,10 +30,12 @@ def tsodyks3_efficacies(U: float, tau_psc: float, tau_rec: float, tau_fac: float
     return out
 
 
-def tsodyks2_efficacies(U: float, tau_rec: float, tau_fac: float, interval: float, n: int) -> list[float]:
-    """Two-state recursion (Maass & Markram 2002; DESIGN.md): efficacy u_n R_n with u_1 = U, R_1 = 1,
-    R_{n+1} = 1 + (R_n - u_n R_n - 1) e^{-D/tau_rec}, u_{n+1} = U + u_n (1 - U) e^{-D/tau_fac}."""
-    u, R = U, 1.0
+def tsodyks2_efficacies(U: float, tau_rec: float, tau_fac: float, interval: float, n: int,
+                        u1: float | None = None, R1: float = 1.0) -> list[float]:
+    """Two-state recursion (Maass & Markram 2002; DESIGN.md): efficacy u_n R_n with u_1 = U, R_1 = 1
+    (or the given initial state), R_{n+1} = 1 + (R_n - u_n R_n - 1) e^{-D/tau_rec},
+    u_{n+1} = U + u_n (1 - U) e^{-D/tau_fac}."""
+    u, R = (U if u1 is None else u1), R1
     out = []
     for _ in range(n):
         out.append(u * R)

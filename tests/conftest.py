@@ -47,3 +47,31 @@ def measured_efficacies(result, model, weight_pa: float) -> "list[float]":
         before = current[k - 1] if k > 0 else 0.0
         jumps.append((current[k] - before * np.exp(-dt / tau)) / weight_pa)
     return jumps
+
+
+#: Tsodyks–Markram parameter sets of the efficacy tests: (U, tau_rec ms, tau_fac ms)
+TM_PARAMETERS = {
+    "depressing": (0.5, 800.0, 0.0),       # Tsodyks et al. 1998, Fig. 1A
+    "facilitating": (0.1, 100.0, 1000.0),  # depression and facilitation together
+    "fig1b": (0.03, 130.0, 530.0),         # Tsodyks et al. 1998, Fig. 1B (tau_psc 1.5 ms there)
+}
+
+
+def tm_efficacy_case(variant: str, label: str, rate_hz: float, n_spikes: int = 20):
+    """A regular train through a ``variant`` synapse with parameter set ``label`` onto one cell:
+    returns (model, expected efficacies from the closed forms in tests/analytic.py)."""
+    import bridge
+    from analytic import tsodyks2_efficacies, tsodyks3_efficacies
+
+    U, tau_rec, tau_fac = TM_PARAMETERS[label]
+    synapse = {"type": variant, "U": U, "tau_rec": f"{tau_rec} ms", "tau_fac": f"{tau_fac} ms"}
+    if variant == "tsodyks3":
+        synapse.update(tau_psc="3 ms", x=1, y=0, u=0)
+    model = bridge.from_dict(regular_train_model(synapse, rate_hz, n_spikes))
+    interval = 1000.0 / rate_hz
+    if variant == "tsodyks3":
+        expected = tsodyks3_efficacies(U, 3.0, tau_rec, tau_fac, interval, n_spikes,
+                                       t_first=model.stimuli["train"].trains[0][0])
+    else:
+        expected = tsodyks2_efficacies(U, tau_rec, tau_fac, interval, n_spikes)
+    return model, expected

@@ -16,7 +16,9 @@ import pytest
 import bridge
 from bridge.model.errors import UnsupportedError
 
-pytest.importorskip("brian2")
+from analytic import tsodyks2_efficacies, tsodyks3_efficacies
+from conftest import TM_PARAMETERS
+
 
 MODELS = Path(os.environ.get("BRIDGE_MODELS_DIR") or Path(__file__).resolve().parent.parent / "models")
 NUMPY = {"target": "numpy"}
@@ -57,51 +59,17 @@ N_SPIKES = 20
 DELAY_MS = 1.0
 TAU_SYN_MS = 3.0
 WEIGHT_PA = 100.0
-PARAMETER_SETS = {  # (U, tau_rec ms, tau_fac ms): depressing, and depressing + facilitating
-    "depressing": (0.5, 800.0, 0.0),
-    "facilitating": (0.1, 100.0, 1000.0),
-}
+PARAMETER_SETS = TM_PARAMETERS
 VARIANTS = ("tsodyks3", "tsodyks2")
 
 
-def tsodyks3_efficacies(U: float, tau_rec: float, tau_fac: float, times: np.ndarray) -> np.ndarray:
-    """Three-state model (Tsodyks, Uziel & Markram 2000; DESIGN.md "Reference facts"), solved in
-    closed form between spikes: y(D) = y e^{-D/tau_psc}; dz/dt = y/tau_psc - z/tau_rec gives
-    z(D) = (z - A) e^{-D/tau_rec} + A e^{-D/tau_psc} with A = y tau_rec/(tau_psc - tau_rec);
-    x = 1 - y - z; u decays to 0 with tau_fac (u = 0 between spikes when tau_fac = 0).
-    At a spike: u <- u + U(1 - u) first, then efficacy = u x, x <- x - u x, y <- y + u x.
-    Initial state x = 1, y = 0, u = 0 at t = 0."""
-    x, y, u, last, out = 1.0, 0.0, 0.0, 0.0, []
-    for t in times:
-        gap = t - last
-        z = 1.0 - x - y
-        a = y * tau_rec / (TAU_SYN_MS - tau_rec)
-        z = (z - a) * math.exp(-gap / tau_rec) + a * math.exp(-gap / TAU_SYN_MS)
-        y = y * math.exp(-gap / TAU_SYN_MS)
-        x = 1.0 - y - z
-        u = u * math.exp(-gap / tau_fac) if tau_fac > 0 else 0.0
-        u = u + U * (1.0 - u)
-        efficacy = u * x
-        x, y, last = x - efficacy, y + efficacy, t
-        out.append(efficacy)
-    return np.array(out)
-
-
-def tsodyks2_efficacies(U: float, tau_rec: float, tau_fac: float, times: np.ndarray) -> np.ndarray:
-    """Two-state recursion (Maass & Markram 2002; DESIGN.md): efficacy_n = u_n R_n with u_1 = U,
-    R_1 = 1, R_{n+1} = 1 + (R_n - u_n R_n - 1) e^{-D/tau_rec}, u_{n+1} = U + u_n (1-U) e^{-D/tau_fac}
-    (e^{-D/tau_fac} = 0 when tau_fac = 0)."""
-    u, R, out = U, 1.0, []
-    for n, t in enumerate(times):
-        if n:
-            gap = t - times[n - 1]
-            fac = math.exp(-gap / tau_fac) if tau_fac > 0 else 0.0
-            R, u = 1.0 + (R - u * R - 1.0) * math.exp(-gap / tau_rec), U + u * (1.0 - U) * fac
-        out.append(u * R)
-    return np.array(out)
-
-
-ANALYTIC = {"tsodyks3": tsodyks3_efficacies, "tsodyks2": tsodyks2_efficacies}
+def analytic_efficacies(variant: str, label: str, spikes: np.ndarray) -> list[float]:
+    """Closed-form efficacies of tests/analytic.py (DESIGN.md "Reference facts") for a regular train."""
+    U, tau_rec, tau_fac = PARAMETER_SETS[label]
+    interval = float(spikes[1] - spikes[0])
+    if variant == "tsodyks3":
+        return tsodyks3_efficacies(U, TAU_SYN_MS, tau_rec, tau_fac, interval, len(spikes), t_first=float(spikes[0]))
+    return tsodyks2_efficacies(U, tau_rec, tau_fac, interval, len(spikes))
 
 
 def efficacy_model() -> tuple[bridge.Model, dict[tuple[str, str, float], int]]:
@@ -143,7 +111,7 @@ def test_tsodyks_efficacy_matches_analytic_recursion():
         assert np.allclose(times[arrival], spikes + DELAY_MS)
         before = np.where(arrival > 0, current[arrival - 1], 0.0) * math.exp(-dt / TAU_SYN_MS)
         efficacy = (current[arrival] - before) / WEIGHT_PA
-        expected = ANALYTIC[variant](*PARAMETER_SETS[label], spikes)
+        expected = analytic_efficacies(variant, label, spikes)
         np.testing.assert_allclose(efficacy, expected, rtol=0, atol=1e-9,
                                    err_msg=f"{variant} {label} at {rate} Hz")
 

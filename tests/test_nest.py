@@ -23,10 +23,9 @@ import bridge
 from bridge.backends.base import get_backend
 from bridge.model.errors import UnsupportedError
 
-from analytic import tsodyks3_efficacies
+from analytic import tsodyks2_efficacies, tsodyks3_efficacies
 from conftest import MODELS, measured_efficacies, regular_train_model
 
-pytest.importorskip("nest")
 
 EXACT_MV = 1e-6  # both sides integrate the linear models exactly: only rounding differs
 CLOSED_FORM = 1e-9  # relative tolerance against closed forms evaluated in double precision
@@ -269,24 +268,13 @@ def test_tum_2000_initial_x_is_set(target_type):
     assert max_deviation(reference, nest, "post", "V_m") < EXACT_MV
 
 
-def _tsodyks2_efficacies(U: float, tau_rec: float, tau_fac: float, interval: float, n: int,
-                         u1: float, R1: float) -> list[float]:
-    """Two-state recursion (DESIGN.md) from a first spike that uses the initial state (u_1, R_1)."""
-    u, R, out = u1, R1, []
-    for _ in range(n):
-        out.append(u * R)
-        R = 1.0 + (R - u * R - 1.0) * math.exp(-interval / tau_rec)
-        u = U + u * (1.0 - U) * math.exp(-interval / tau_fac)
-    return out
-
-
 @pytest.mark.parametrize("synapse", ["tsodyks2", "tsodyks3"])
 def test_synapse_initial_state_and_first_spike(synapse):
     """NEST's tsodyks2_synapse uses its (u, x) as is at the first spike, tsodyks_synapse propagates
     (x, y, u) from t = 0: both must start from the model's initial state (not NEST's defaults)."""
     if synapse == "tsodyks2":
         spec = {"type": "tsodyks2", "U": 0.4, "tau_rec": "200 ms", "tau_fac": "100 ms", "u": 0.3, "x": 0.8}
-        expected = _tsodyks2_efficacies(0.4, 200.0, 100.0, 20.0, 6, u1=0.3, R1=0.8)
+        expected = tsodyks2_efficacies(0.4, 200.0, 100.0, 20.0, 6, u1=0.3, R1=0.8)
     else:
         spec = {"type": "tsodyks3", "U": 0.3, "tau_psc": "3 ms", "tau_rec": "100 ms", "tau_fac": "50 ms",
                 "x": 0.7, "y": 0.1, "u": 0.2}

@@ -14,9 +14,8 @@ import pytest
 import bridge
 from bridge.backends.reference import ReferenceBackend
 
-from analytic import (lif_dc_first_spike, lif_exp_psc_response, tsodyks2_efficacies,
-                      tsodyks3_efficacies)
-from conftest import measured_efficacies, regular_train_model
+from analytic import lif_dc_first_spike, lif_exp_psc_response
+from conftest import TM_PARAMETERS, measured_efficacies, regular_train_model, tm_efficacy_case
 
 
 def run(model):
@@ -24,32 +23,11 @@ def run(model):
 
 
 @pytest.mark.parametrize("rate_hz", [5.0, 20.0, 40.0])
-@pytest.mark.parametrize("params", [
-    {"U": 0.5, "tau_rec": 800.0, "tau_fac": 0.0},     # depressing (Tsodyks et al. 1998, Fig. 1A)
-    {"U": 0.03, "tau_rec": 130.0, "tau_fac": 530.0},  # facilitating (Fig. 1B)
-])
-def test_tsodyks3_matches_analytic_recursion(rate_hz, params):
-    synapse = {"type": "tsodyks3", "tau_psc": "3 ms", "U": params["U"], "tau_rec": f"{params['tau_rec']} ms",
-               "tau_fac": f"{params['tau_fac']} ms", "x": 1, "y": 0, "u": 0}
-    model = bridge.from_dict(regular_train_model(synapse, rate_hz))
-    measured = measured_efficacies(run(model), model, 100.0)
-    expected = tsodyks3_efficacies(params["U"], 3.0, params["tau_rec"], params["tau_fac"], 1000.0 / rate_hz, 20,
-                                   t_first=model.stimuli["train"].trains[0][0])
-    np.testing.assert_allclose(measured, expected, rtol=1e-9, atol=0)
-
-
-@pytest.mark.parametrize("rate_hz", [5.0, 20.0, 40.0])
-@pytest.mark.parametrize("params", [
-    {"U": 0.5, "tau_rec": 800.0, "tau_fac": 0.0},
-    {"U": 0.1, "tau_rec": 100.0, "tau_fac": 1000.0},
-])
-def test_tsodyks2_matches_analytic_recursion(rate_hz, params):
-    synapse = {"type": "tsodyks2", "U": params["U"], "tau_rec": f"{params['tau_rec']} ms",
-               "tau_fac": f"{params['tau_fac']} ms"}
-    model = bridge.from_dict(regular_train_model(synapse, rate_hz))
-    measured = measured_efficacies(run(model), model, 100.0)
-    expected = tsodyks2_efficacies(params["U"], params["tau_rec"], params["tau_fac"], 1000.0 / rate_hz, 20)
-    np.testing.assert_allclose(measured, expected, rtol=1e-9, atol=0)
+@pytest.mark.parametrize("label", sorted(TM_PARAMETERS))
+@pytest.mark.parametrize("variant", ["tsodyks3", "tsodyks2"])
+def test_tsodyks_efficacy_matches_analytic_recursion(variant, label, rate_hz):
+    model, expected = tm_efficacy_case(variant, label, rate_hz)
+    np.testing.assert_allclose(measured_efficacies(run(model), model, 100.0), expected, rtol=1e-9, atol=0)
 
 
 def test_depression_tenth_to_first_ratio():

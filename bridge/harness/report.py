@@ -125,12 +125,9 @@ def plot(comparison: Comparison, directory: str | os.PathLike) -> list[str]:
         failed = [c for c in comparison.checks if c.observable == f"{key[0]}.{key[1]}" and not c.passed]
         for c in failed:
             bottom.axvline(c.worst_time, color="r", lw=0.8, ls=":")
-        top.set_title(f"{comparison.model.name}: {key[0]}.{key[1]} (cell {reference.signals[key].indices[0] if reference and key in reference.signals else 0})")
-        fig.tight_layout()
-        name = f"{key[0]}.{key[1]}.png"
-        fig.savefig(os.path.join(directory, name), dpi=100)
-        plt.close(fig)
-        names.append(name)
+        cell = reference.signals[key].indices[0] if reference and key in reference.signals else 0
+        top.set_title(f"{comparison.model.name}: {key[0]}.{key[1]} (cell {cell})")
+        names.append(_save(fig, directory, f"{key[0]}.{key[1]}.png"))
     populations = list(dict.fromkeys(p for r in results.values() for p in r.spike_trains))
     for population in populations:
         fig, ax = plt.subplots(figsize=(9, 1.2 + 0.5 * len(results)))
@@ -144,9 +141,14 @@ def plot(comparison: Comparison, directory: str | os.PathLike) -> list[str]:
         ax.set_yticks(range(len(results)), list(results))
         ax.set_xlabel("time (ms)")
         ax.set_title(f"{comparison.model.name}: {population} spikes")
-        fig.tight_layout()
-        name = f"{population}.spikes.png"
-        fig.savefig(os.path.join(directory, name), dpi=100)
-        plt.close(fig)
-        names.append(name)
+        names.append(_save(fig, directory, f"{population}.spikes.png"))
     return names
+
+
+def _save(fig, directory: str | os.PathLike, name: str) -> str:
+    from ..plotting import plt
+
+    fig.tight_layout()
+    fig.savefig(os.path.join(directory, name), dpi=100)
+    plt.close(fig)
+    return name

@@ -20,7 +20,7 @@ spike_times = StimulusType(
     doc="Explicit spike trains: 'times' is a list of times (one train) or a list of lists.",
     parameters=(),
     spike_source=True,
-    native={"nest": "spike_generator"},
+    native={"nest": "spike_train_injector"},
 )
 
 poisson = StimulusType(
@@ -33,7 +33,7 @@ poisson = StimulusType(
         P("stop", "ms", float("inf"), "last possible spike", nonnegative=True),
     ),
     spike_source=True,
-    native={"nest": "spike_generator"},
+    native={"nest": "spike_train_injector"},
 )
 
 STIMULI = {t.name: t for t in (dc_step, spike_times, poisson)}

@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dt", type=float, metavar="MS", help="override the time step (ms)")
     run.add_argument("--threads", type=int, metavar="N", help="threads for backends that use them (NEST)")
     run.add_argument("--force", action="store_true", help="overwrite existing --out/--plot files")
+    _add_backend_options(run)
 
     compare = commands.add_parser("compare", help="run a model on several backends and judge agreement "
                                   "(exit 0 agree, 1 disagree, 2 invalid input)")
@@ -47,12 +48,43 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--convergence", action="store_true",
                          help="rerun at dt, dt/2, dt/4 and report the observed order of convergence")
     compare.add_argument("--dt", type=float, metavar="MS", help="override the time step (ms)")
+    _add_backend_options(compare)
 
     commands.add_parser("info", help="list backends, their versions and what each supports")
 
     catalog = commands.add_parser("catalog", help="list model types with their parameters, units and defaults")
     catalog.add_argument("types", nargs="*", metavar="TYPE", help="only these types (default: all)")
     return parser
+
+
+def _add_backend_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--option", action="append", default=[], metavar="BACKEND.KEY=VALUE",
+                        help="backend setting, e.g. brian2.target=numpy, brian2.method=rk4, neuron.cvode=true")
+    parser.add_argument("--neuron-cvode", action="store_true", help="NEURON: use CVODE (same as neuron.cvode=true)")
+    parser.add_argument("--brian2-target", metavar="TARGET", help="Brian2: numpy, cython (default) or cpp_standalone")
+    parser.add_argument("--brian2-method", metavar="METHOD", help="Brian2: integration method for every group")
+
+
+def _backend_options(args) -> dict[str, dict]:
+    """Collect ``--option backend.key=value`` and the shortcuts into {backend: {key: value}}."""
+    import yaml
+
+    items = list(args.option)
+    if args.neuron_cvode:
+        items.append("neuron.cvode=true")
+    if args.brian2_target:
+        items.append(f"brian2.target={args.brian2_target}")
+    if args.brian2_method:
+        items.append(f"brian2.method={args.brian2_method}")
+    options: dict[str, dict] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        backend, dot, name = key.partition(".")
+        if not sep or not dot or not name:
+            raise ModelError(f"option {item!r} is malformed", "--option", "BACKEND.KEY=VALUE",
+                             source="command line")
+        options.setdefault(backend, {})[name] = yaml.safe_load(value)
+    return options
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,7 +140,7 @@ def _run(args) -> int:
     model = load(args.model, overrides)
     print(f"running {model.name} on {args.backend} ({model.simulation.duration:g} ms) ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    result = simulate(model, args.backend, dt=args.dt)
+    result = simulate(model, args.backend, dt=args.dt, options=_backend_options(args).get(args.backend))
     elapsed = time.perf_counter() - started
     print(f"{model.name} on {args.backend}: done in {elapsed:.2f} s "
           f"(set-up {result.metadata.get('setup_s', float('nan')):.2f} s, "
@@ -141,7 +173,7 @@ def _compare(args) -> int:
     backends = [b.strip() for b in args.backends.split(",")] if args.backends else None
     print(f"comparing {args.model} ...", file=sys.stderr, flush=True)
     comparison = compare(args.model, backends, args.set, pairwise=args.pairwise, dt=args.dt,
-                         progress=default_progress)
+                         progress=default_progress, options=_backend_options(args))
     if args.convergence:
         convergence(comparison, progress=default_progress)
     print(table(comparison))

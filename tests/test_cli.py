@@ -79,3 +79,12 @@ def test_result_roundtrip_and_neo(models_dir, tmp_path):
     assert len(segment.spiketrains) == 1 and len(segment.spiketrains[0]) == 20
     signal = next(s for s in segment.analogsignals if s.name == "post.V_m")
     assert str(signal.units.dimensionality) == "mV"
+
+
+def test_backend_options_from_the_command_line(models_dir):
+    cvode = bridge_cli("run", models_dir / "nmda_kinetic.yaml", "--backend", "neuron", "--neuron-cvode")
+    assert cvode.returncode == 0, cvode.stderr
+    unknown = bridge_cli("run", models_dir / "nmda_kinetic.yaml", "--backend", "neuron", "--option", "neuron.colour=red")
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip().endswith("--option: neuron has no option 'colour' "
+                                           "(expected an option the backend documents (see README))")

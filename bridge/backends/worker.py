@@ -18,6 +18,9 @@ def main(job_file: str, out_file: str) -> int:
         model = from_dict(job["document"], job["source"])
         backend = get_backend(job["backend"])
         for key, value in job.get("options", {}).items():
+            if key.startswith("_") or not hasattr(backend, key) or callable(getattr(backend, key)):
+                raise ModelError(f"{job['backend']} has no option {key!r}", "--option",
+                                 "an option the backend documents (see README)", "command line")
             setattr(backend, key, value)
         backend.check(model)
         started = time.perf_counter()

@@ -50,6 +50,7 @@ class Comparison:
     checks: list[Check]
     wall_s: float = 0.0
     convergence: list[dict] = field(default_factory=list)
+    options: dict = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -190,7 +191,7 @@ def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | 
         for i, a in enumerate(names):
             for b in names[i + 1:]:
                 checks += judge(base, results[a], results[b], b, against=a)
-    return Comparison(base, results, unsupported, failed, checks, time.perf_counter() - began)
+    return Comparison(base, results, unsupported, failed, checks, time.perf_counter() - began, options=options or {})
 
 
 def _reload(model: Model, overrides: list[str]) -> Model:
@@ -216,7 +217,8 @@ def convergence(comparison: Comparison, factors: Sequence[int] = (1, 2, 4),
         if factor == 1:
             results = comparison.results
         else:
-            results, _, failed = run_backends({b: model for b in [REFERENCE] + backends}, dt=dt, progress=progress)
+            results, _, failed = run_backends({b: model for b in [REFERENCE] + backends}, dt=dt, progress=progress,
+                                              options=comparison.options)
             if REFERENCE not in results:
                 raise BackendFailure(f"reference failed at dt = {dt:g} ms: {failed.get(REFERENCE)}")
         for backend in backends:

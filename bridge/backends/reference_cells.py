@@ -234,7 +234,8 @@ class CellGroup:
                 # time can still be slightly negative: the cells at the maximum are the ones that crossed.
                 theta = np.broadcast_to(evaluate(self.type.threshold, self._namespace(self.X, 0.0)), (self.n,))
                 theta = np.where(self.clamp_mask(self.t), -np.inf, theta)
-                crossed = np.flatnonzero(theta >= min(0.0, theta.max()) - 1e-9 * (1.0 + abs(theta.max())))
+                crossed = np.flatnonzero(np.isfinite(theta)
+                                         & (theta >= min(0.0, theta.max()) - 1e-9 * (1.0 + abs(theta.max()))))
                 self.reset(crossed, self.t)
                 self.invalidate()
                 fired.extend(crossed.tolist())

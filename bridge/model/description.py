@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from .reactions import ReactionNetwork
+
 from ..catalog import NEURONS, STIMULI, SYNAPSES
 from ..catalog.base import NeuronType, StimulusType, SynapseType
 
@@ -131,6 +133,8 @@ class Model:
     tolerances: dict[str, Any] = field(default_factory=dict)
     source: str = "<model>"
     document: dict[str, Any] = field(default_factory=dict)
+    #: a well-mixed reaction network (see :mod:`bridge.model.reactions`), or None
+    network: "ReactionNetwork | None" = None
 
     def size_of(self, name: str) -> int:
         """Number of cells (population) or trains (spike source) called ``name``."""

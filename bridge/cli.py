@@ -52,6 +52,25 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("info", help="list backends, their versions and what each supports")
 
+    neurord = commands.add_parser("import-neurord", help="convert a single-compartment NeuroRD model "
+                                  "(reactions, initial conditions, stimulation) into a model file")
+    neurord.add_argument("reactions", metavar="REACTIONS.xml")
+    neurord.add_argument("initial", metavar="IC.xml")
+    neurord.add_argument("stimulation", metavar="STIM.xml", nargs="?", help="injections (optional)")
+    neurord.add_argument("--out", required=True, metavar="FILE.yaml", help="the model file to write")
+    neurord.add_argument("--volume", metavar="QUANTITY",
+                         help="compartment volume, e.g. '0.5 um**3' (default: mesh_general.out next to REACTIONS)")
+    neurord.add_argument("--duration", default="1000 ms", metavar="QUANTITY", help="simulated time (default 1000 ms)")
+    neurord.add_argument("--interval", default="1000 ms", metavar="QUANTITY", help="recording interval")
+    neurord.add_argument("--name", help="model name (default: the stimulation file's name)")
+    neurord.add_argument("--network-name", default="spine", help="network name, the owner in recording keys")
+    neurord.add_argument("--species", metavar="LIST", help="comma-separated species: keep only these and the "
+                         "reactions among them (a sub-network)")
+    neurord.add_argument("--record", metavar="LIST", help="comma-separated variables to record "
+                         "(default: Ca and every read-out)")
+    neurord.add_argument("--description", default="", help="text put first in the model's description")
+    neurord.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+
     catalog = commands.add_parser("catalog", help="list model types with their parameters, units and defaults")
     catalog.add_argument("types", nargs="*", metavar="TYPE", help="only these types (default: all)")
     return parser
@@ -90,7 +109,8 @@ def _backend_options(args) -> dict[str, dict]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        commands = {"validate": _validate, "run": _run, "compare": _compare, "info": _info, "catalog": _catalog}
+        commands = {"validate": _validate, "run": _run, "compare": _compare, "info": _info, "catalog": _catalog,
+                    "import-neurord": _import_neurord}
         return commands[args.command](args)
     except BridgeError as exc:
         print(f"bridge: {exc}", file=sys.stderr)
@@ -111,7 +131,9 @@ def _validate(args) -> int:
             print(exc.line(), file=sys.stderr)
             status = EXIT_INVALID
             continue
-        print(f"{path}: ok ({len(model.populations)} populations, {len(model.stimuli)} stimuli, "
+        network = (f"network {model.network.name!r} with {len(model.network.species)} species and "
+                   f"{len(model.network.reactions)} reactions, ") if model.network is not None else ""
+        print(f"{path}: ok ({network}{len(model.populations)} populations, {len(model.stimuli)} stimuli, "
               f"{len(model.projections)} projections, {model.simulation.duration:g} ms at dt {model.simulation.dt:g} ms)")
     return status
 
@@ -181,6 +203,35 @@ def _compare(args) -> int:
         files = write(comparison, args.report)
         print(f"report: {os.path.join(args.report, files[0])} (+ {len(files) - 1} plots)")
     return EXIT_OK if comparison.passed else EXIT_DISAGREE
+
+
+def _import_neurord(args) -> int:
+    from .model import from_dict
+    from .model.neurord import dump, import_neurord
+
+    _check_writable(args.out, args.force, "--out")
+
+    def listed(text: str | None) -> list[str] | None:
+        return [item.strip() for item in text.split(",") if item.strip()] if text else None
+
+    document = import_neurord(args.reactions, args.initial, args.stimulation, volume=args.volume,
+                              duration=args.duration, interval=args.interval, name=args.name,
+                              network_name=args.network_name, keep_species=listed(args.species),
+                              record=listed(args.record), description=args.description)
+    try:
+        model = from_dict(document, source=args.out)  # the result must be a valid model
+    except ModelError as exc:
+        if exc.path == "network.volume":
+            raise ModelError(exc.message, "--volume", exc.expected, source="command line") from None
+        raise
+    tmp = args.out + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(dump(document))
+    os.replace(tmp, args.out)
+    network = model.network
+    print(f"{args.out}: {len(network.species)} species, {len(network.reactions)} reactions, "
+          f"{len(network.injections)} injection pulses, volume {network.volume:g} um**3")
+    return EXIT_OK
 
 
 def _info(args) -> int:

@@ -131,3 +131,41 @@ def test_shipped_models_are_valid(models_dir):
         model = bridge.load(path)
         assert model.recordings, path
         assert read_document(path)["name"] == model.name
+
+
+def test_fixed_probability_rule_is_reproducible_and_checked():
+    doc = with_change("projections.pre_post", {"source": "pre", "target": "post", "rule": "fixed_probability",
+                                               "p": 0.3, "synapse": {"type": "static"}, "weight": "10 pA"})
+    doc["populations"]["pre"]["size"] = 200
+    doc["populations"]["post"]["size"] = 150
+    pairs = from_dict(doc, "fp.yaml").projections["pre_post"].pairs
+    assert np.array_equal(pairs, from_dict(copy.deepcopy(doc), "fp.yaml").projections["pre_post"].pairs)
+    assert pairs.shape[1] == 2 and len(np.unique(pairs, axis=0)) == len(pairs)
+    assert pairs[:, 0].min() >= 0 and pairs[:, 0].max() < 200 and pairs[:, 1].max() < 150
+    n = 200 * 150
+    assert abs(len(pairs) - 0.3 * n) < 5 * np.sqrt(n * 0.3 * 0.7)  # binomial count
+    per_source = np.bincount(pairs[:, 0], minlength=200)
+    assert abs(per_source.mean() - 45) < 2
+    doc["simulation"]["seed"] = 4  # another seed draws another network
+    assert not np.array_equal(pairs, from_dict(doc, "fp.yaml").projections["pre_post"].pairs)
+    doc["projections"]["pre_post"]["p"] = 1
+    assert len(from_dict(doc, "fp.yaml").projections["pre_post"].pairs) == n
+    for bad in (0, 1.5, -0.1, "3 ms"):
+        doc["projections"]["pre_post"]["p"] = bad
+        with pytest.raises(ModelError) as info:
+            from_dict(doc, "fp.yaml")
+        assert info.value.path == "projections.pre_post.p"
+    del doc["projections"]["pre_post"]["p"]
+    with pytest.raises(ModelError, match="missing 'p'"):
+        from_dict(doc, "fp.yaml")
+
+
+def test_fixed_probability_is_fast_for_large_networks():
+    import time
+
+    from bridge.model.loader import fixed_probability_pairs
+
+    started = time.perf_counter()
+    pairs = fixed_probability_pairs("big", 4000, 4000, 0.1, 1)
+    assert time.perf_counter() - started < 5
+    assert pairs.dtype == np.int32 and abs(len(pairs) - 1.6e6) < 5 * np.sqrt(1.6e6)

@@ -18,8 +18,13 @@ How the reference semantics (:mod:`bridge.backends.reference`) are reproduced
   step's start, i.e. the grid time of the spike (:data:`DETECTION_LAG_STEPS` = 0, measured; kept as
   a named constant that is subtracted from recorded spike times and NetCon delays).  A cell firing
   in two consecutive steps would show one long crossing: the mechanism counts such spikes and the
-  run fails with a clear message rather than dropping them.  Spike sources are ``bridge_relay``
-  artificial cells fed with ``NetCon.event`` at the (grid) spike times.
+  run fails with a clear message rather than dropping them.  Cells that spike get gids, and
+  connections from them are ``ParallelContext.gid_connect`` NetCons (a NetCon on a range-variable
+  pointer costs ~0.1 ms to create).  Spike sources are input gids (:data:`SOURCE_GID_BASE` on)
+  fired by one ``PatternStim`` one step before their (grid) spike times, through NetCons one step
+  longer; it queues one event at a time (scheduling every spike up front with ``NetCon.event`` cost
+  a Python call per spike and an event queue as long as all input spikes: 2 M events for the
+  4000-cell benchmark network).  The fixed step runs in ``ParallelContext.psolve`` (a C loop).
 * **Passive cells** are real single-compartment sections (area 100 µm², so ``cm`` in µF/cm² equals
   ``C_m`` in pF) with ``pas``, integrated by NEURON itself: backward Euler (``secondorder = 0``)
   or Crank–Nicolson (``secondorder = 2``, the default here: second order in dt), or CVODE with
@@ -35,8 +40,13 @@ How the reference semantics (:mod:`bridge.backends.reference`) are reproduced
 
 Backend options (set as attributes, e.g. ``options={"cvode": True}``): ``cvode`` (bool, only for
 models made of passive cells: the per-step propagation of the point neurons is not a CVODE
-right-hand side), ``cvode_atol``/``cvode_rtol`` (default 1e-8), ``secondorder`` (0 or 2) and
+right-hand side; default: off for cells, on for reaction networks), ``cvode_atol``/``cvode_rtol``
+(default 1e-8; for reaction networks atol is in nM and the defaults are
+:data:`.neuron_network.ATOL_NM` and :data:`.neuron_network.RTOL`), ``secondorder`` (0 or 2) and
 ``n_sub`` (Runge–Kutta sub-steps per dt; default: see :func:`substeps`).
+
+**Reaction networks** (``model.network`` set) run in :mod:`.neuron_network` on a generated
+KINETIC mechanism (:mod:`.neuron_kinetic`), with CVODE unless ``cvode`` is False.
 """
 from __future__ import annotations
 
@@ -57,11 +67,15 @@ from .neuron_nmodl import (CVODE_SUFFIX, EVENT_SYNAPSES, PORTS, POINT_NEURONS, e
 
 #: NEURON time-stamps a spike raised in the step ending at t with t + DETECTION_LAG_STEPS*dt (measured: t)
 DETECTION_LAG_STEPS = 0
+#: gids of spike-source trains start here (cells get gids 0, 1, ... in order of first use)
+SOURCE_GID_BASE = 1_000_000_000
 #: real-section cell types integrated by NEURON itself
 SECTION_NEURONS = ("passive",)
 AREA_UM2 = 100.0  # membrane area of a passive cell: C [pF] = cm [uF/cm2] * 1e-6 cm2 * 1e6
 PA_PER_NA = 1000.0
 NEVER = 1e9  # ms, "until the end" for IClamp durations
+#: default CVODE rtol and atol for cells
+CELL_TOLERANCE = 1e-8
 
 
 #: default Runge–Kutta sub-steps per dt for ``located`` types (adex, izhikevich, qif), whose upstroke
@@ -116,11 +130,13 @@ class NeuronBackend(Backend):
     #: every catalog type has a mechanism; combinations NEURON cannot run are refused in check()
     unsupported_reasons: ClassVar[dict[str, str]] = {}
 
-    cvode: bool = False
+    #: None: the default of the model kind (fixed step for cells, CVODE for reaction networks)
+    cvode: bool | None = None
     secondorder: int = 2
     n_sub: int | None = None
-    cvode_atol: float = 1e-8
-    cvode_rtol: float = 1e-8
+    #: None: 1e-8 for cells (mV, and the synapses' units); for reaction networks see neuron_network
+    cvode_atol: float | None = None
+    cvode_rtol: float | None = None
 
     @classmethod
     def version(cls) -> str:
@@ -129,6 +145,11 @@ class NeuronBackend(Backend):
         return f"NEURON {neuron.__version__}"
 
     def check(self, model: Model) -> None:
+        if model.network is not None:
+            from . import neuron_network
+
+            neuron_network.check(model, self.cvode is not False)
+            return
         super().check(model)
         for projection in model.projections.values():
             target = model.populations[projection.target].type
@@ -143,15 +164,33 @@ class NeuronBackend(Backend):
     def run(self, model: Model) -> Result:
         from . import neuron_build
 
+        if model.network is not None:
+            return self._run_network(model)
         started = time.perf_counter()
         built = neuron_build.load()
         simulation = NeuronSimulation(model, self)
+        simulation._initialise()  # finitialize, weights, scheduled inputs: setup, not simulation
         ready = time.perf_counter()
         result = simulation.run()
         result.metadata.update(setup_s=ready - started, simulate_s=time.perf_counter() - ready,
                                compile_s=built.seconds, compiled=built.compiled,
                                backend_version=self.version(), cvode=bool(self.cvode),
                                secondorder=int(self.secondorder), library=str(built.library))
+        return result
+
+    def _run_network(self, model: Model) -> Result:
+        from . import neuron_network
+        from .neuron_network import NetworkSimulation
+
+        started = time.perf_counter()
+        simulation = NetworkSimulation(
+            model, cvode=self.cvode is not False,
+            rtol=neuron_network.RTOL if self.cvode_rtol is None else float(self.cvode_rtol),
+            atol=neuron_network.ATOL_NM if self.cvode_atol is None else float(self.cvode_atol))
+        ready = time.perf_counter()
+        result = simulation.run()
+        result.metadata.update(setup_s=ready - started, backend_version=self.version(),
+                               dt_ms=model.simulation.dt, duration_ms=model.simulation.duration)
         return result
 
 
@@ -166,17 +205,26 @@ class NeuronSimulation:
         self.options = options
         self.dt = model.simulation.dt
         self.keep: list[Any] = []
+        # spiking cells get gids: a connection is then a gid_connect (about 1.5 us) instead of a NetCon
+        # on the cell's ``spiked`` pointer (about 110 us each, measured in NEURON 9.0.2)
+        self.pc = h.ParallelContext()
+        self.pc.gid_clear()
+        self.gids: dict[tuple[str, int], int] = {}
         h.load_file("stdrun.hoc")
         h.dt = self.dt
         h.secondorder = int(options.secondorder)
         self.host = h.Section(name="bridge_host")
         self.groups = {name: self._population(pop) for name, pop in model.populations.items()}
-        self.relays = {name: [h.bridge_relay() for _ in stim.trains] for name, stim in model.spike_sources().items()}
+        self.source_gids: dict[str, int] = {}  # first gid of each spike source
+        first = SOURCE_GID_BASE
+        for name, stimulus in model.spike_sources().items():
+            self.source_gids[name], first = first, first + len(stimulus.trains)
         self.connections: list[tuple[Any, list[float]]] = []
         self.synapses: dict[str, list[Any]] = {}  # continuous synapse point processes per projection
         for projection in model.projections.values():
             self._projection(projection)
         self.spike_records = self._record_spikes()
+        self._play_sources()
         self.samples = self._record_signals()
 
     # ------------------------------------------------------------------ cells
@@ -216,23 +264,57 @@ class NeuronSimulation:
         return clamp
 
     # ------------------------------------------------------------------ connections
+    def _play_sources(self) -> None:
+        """One PatternStim firing every spike source's input gid at its spike times (set up before
+        ``finitialize``, which starts it)."""
+        sources = self.model.spike_sources()
+        if not sources:
+            return
+        # fired one step early, their NetCons one step longer: psolve refuses NetCons of delay < dt
+        # from input gids, and the early-delivery NetCons of a delay = dt projection have delay 0
+        times = [np.maximum(np.asarray(train, dtype=float) - self.dt, 0.0) for s in sources.values()
+                 for train in s.trains]
+        gids = [np.full(len(train), self.source_gids[name] + i, dtype=float)
+                for name, s in sources.items() for i, train in enumerate(s.trains)]
+        times, gids = np.concatenate(times), np.concatenate(gids)
+        order = np.argsort(times, kind="stable")
+        self.pattern_times, self.pattern_gids = self.h.Vector(times[order]), self.h.Vector(gids[order])
+        self.pattern = self.h.PatternStim()
+        self.pattern.fake_output = 0  # fire input gids (connected with gid_connect, owned by no cell)
+        self.pattern.play(self.pattern_times, self.pattern_gids)
+
     def _source_object(self, source: str, index: int):
         """(NetCon source, pointer or None, delay correction in ms) of one presynaptic element."""
-        if source in self.relays:
-            return self.relays[source][index], None, 0.0
         group = self.groups[source]
         if group.sectioned or group.population.neuron_type.threshold is None:
             return None, None, 0.0
         cell = group.cells[index]
         return cell, cell._ref_spiked, DETECTION_LAG_STEPS * self.dt
 
+    def _gid(self, population: str, index: int) -> int:
+        """The gid of a spiking point-neuron cell, registered on first use with a threshold-0.5
+        detector on its one-step ``spiked`` flag."""
+        key = (population, index)
+        gid = self.gids.get(key)
+        if gid is None:
+            gid = self.gids[key] = len(self.gids)
+            self.pc.set_gid2node(gid, self.pc.id())
+            detector = self.h.NetCon(self.groups[population].cells[index]._ref_spiked, None, sec=self.host)
+            detector.threshold = 0.5
+            self.pc.cell(gid, detector)
+            self.keep.append(detector)
+        return gid
+
     def _netcon(self, source: str, index: int, target, delay: float):
+        if source in self.source_gids:
+            nc = self.pc.gid_connect(self.source_gids[source] + index, target)
+            nc.delay = delay + self.dt  # the PatternStim fires one step early (see _play_sources)
+            return nc
         obj, pointer, lag = self._source_object(source, index)
         if obj is None:
             return None
         if pointer is not None:
-            nc = self.h.NetCon(pointer, target, sec=self.host)
-            nc.threshold = 0.5
+            nc = self.pc.gid_connect(self._gid(source, index), target)
         else:
             nc = self.h.NetCon(obj, target)
         nc.delay = delay - lag
@@ -247,12 +329,15 @@ class NeuronSimulation:
             self._continuous(projection, target)
             return
         early = self.dt  # buffered targets: deliver one step early
-        for src, tgt in projection.pairs:
-            cell = target.cells[tgt]
-            nc = self._netcon(projection.source, int(src), cell, projection.delay - early)
+        weights = None  # the same for every connection of the projection (one shared list)
+        pairs, chunk = projection.pairs, 1 << 16  # Python ints in bounded chunks (a whole tolist() is ~130 B/pair)
+        for src, tgt in (pair for start in range(0, len(pairs), chunk) for pair in pairs[start:start + chunk].tolist()):
+            nc = self._netcon(projection.source, src, target.cells[tgt], projection.delay - early)
             if nc is None:
                 continue
-            self.connections.append((nc, self._weights(projection, int(src), nc.delay)))
+            if weights is None:
+                weights = self._weights(projection, src, nc.delay)
+            self.connections.append((nc, weights))
             self.keep.append(nc)
 
     def _weights(self, projection: Projection, source_index: int, nc_delay: float) -> list[float]:
@@ -292,14 +377,11 @@ class NeuronSimulation:
         for r in self.model.recordings.values():
             if not r.spikes or r.population in records:
                 continue
-            group = self.groups[r.population]
             vectors = []
-            for cell in group.cells:
-                nc = self.h.NetCon(cell._ref_spiked, None, sec=self.host)
-                nc.threshold = 0.5
-                vec = self.h.Vector()
-                nc.record(vec)
-                self.keep.append(nc)
+            for index in range(len(self.groups[r.population].cells)):
+                vec, ids = self.h.Vector(), self.h.Vector()
+                self.pc.spike_record(self._gid(r.population, index), vec, ids)
+                self.keep.append(ids)
                 vectors.append(vec)
             records[r.population] = vectors
         return records
@@ -329,17 +411,24 @@ class NeuronSimulation:
         return samples
 
     # ------------------------------------------------------------------ running
+    initialised = False
+
     def _initialise(self) -> None:
         h = self.h
+        self.initialised = True
         h.cvode_active(1 if self.options.cvode else 0)
         if self.options.cvode:
-            h.CVode().atol(float(self.options.cvode_atol))
-            h.CVode().rtol(float(self.options.cvode_rtol))
+            h.CVode().atol(CELL_TOLERANCE if self.options.cvode_atol is None else float(self.options.cvode_atol))
+            h.CVode().rtol(CELL_TOLERANCE if self.options.cvode_rtol is None else float(self.options.cvode_rtol))
         h.finitialize()
         for group in self.groups.values():
             self._set_initial(group)
+        nonzero: dict[int, list[tuple[int, float]]] = {}  # finitialize zeroed all but weight[0]
         for nc, weights in self.connections:
-            for i, value in enumerate(weights):
+            items = nonzero.get(id(weights))
+            if items is None:
+                items = nonzero[id(weights)] = [(i, v) for i, v in enumerate(weights) if i == 0 or v != 0]
+            for i, value in items:
                 nc.weight[i] = value
         self._schedule_inputs()
         if self.options.cvode:
@@ -358,13 +447,6 @@ class NeuronSimulation:
 
     def _schedule_inputs(self) -> None:
         """Spike-source events and DC changes of point neurons (one step early), IClamps of sections."""
-        h = self.h
-        for name, stimulus in self.model.spike_sources().items():
-            for relay, train in zip(self.relays[name], stimulus.trains):
-                feeder = h.NetCon(None, relay)
-                self.keep.append(feeder)
-                for t in train:
-                    feeder.event(float(t))
         for stimulus in self.model.current_stimuli().values():
             group = self.groups[stimulus.target]
             p = stimulus.parameters
@@ -388,12 +470,22 @@ class NeuronSimulation:
 
     def run(self) -> Result:
         h = self.h
-        self._initialise()
+        if not self.initialised:
+            self._initialise()
         if self.options.cvode:
             h.continuerun(self.model.simulation.duration)
         else:
-            for _ in range(self.model.simulation.n_steps):
-                h.fadvance()
+            # the fixed-step loop in C (ParallelContext.psolve): a Python loop of fadvance() calls cost
+            # ~15 us per step, 12x the whole simulation of a two-cell model; results are bit-identical
+            # psolve refuses a minimum delay of NetCons from spike-source gids of one step or less
+            n_steps = self.model.simulation.n_steps
+            if self.pc.set_maxstep(10) > 1.5 * self.dt:
+                self.pc.psolve(n_steps * self.dt)
+            fadvance = h.fadvance
+            for _ in range(n_steps - int(round(h.t / self.dt))):  # without psolve (or a step it left)
+                fadvance()
+            if int(round(h.t / self.dt)) != n_steps:
+                raise RuntimeError(f"NEURON stopped at t = {h.t} ms instead of {n_steps * self.dt} ms")
         self._check_lost_spikes()
         return self._result()
 

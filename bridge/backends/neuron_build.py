@@ -30,6 +30,8 @@ from .neuron_nmodl import MOD_DIR
 
 MANIFEST = "manifest.json"
 _loaded: Path | None = None
+#: additional libraries loaded in this process (generated reaction-network mechanisms)
+_extra: set[Path] = set()
 
 
 class MechanismCompileError(RuntimeError):
@@ -199,4 +201,19 @@ def load(directory: Path = MOD_DIR) -> Build:
         _loaded = result.library
     elif _loaded != result.library:
         raise MechanismCompileError(f"another mechanism library is already loaded in this process: {_loaded}")
+    return result
+
+
+def load_extra(directory: Path, mechanism: str) -> Build:
+    """Build (or reuse) the library of the ``.mod`` files of ``directory`` (one generated mechanism,
+    e.g. a reaction network's, not part of ``mod/``) and load it into this process's NEURON next to
+    any other library.  Nothing is loaded when ``mechanism`` already exists in this process."""
+    result = build(directory)
+    from neuron import h
+
+    if result.library in _extra or hasattr(h, mechanism):
+        return result
+    if not h.nrn_load_dll(str(result.library)):
+        raise MechanismCompileError(f"NEURON could not load {result.library}")
+    _extra.add(result.library)
     return result

@@ -28,7 +28,8 @@ Internal units are bridge's (ms, mV, pA, pF, nS, mM); the continuous synapse con
 to nA (``weight`` in nS, current ``* 1e-3``).
 
 The generated files are committed in ``mod/``; ``python -m bridge.backends.neuron_nmodl`` rewrites
-them and ``tests/test_neuron.py`` fails when they are stale.
+them (and the reaction-network mechanisms of ``mod/networks/``, see :mod:`.neuron_kinetic`) and
+``tests/test_neuron.py`` fails when they are stale.
 """
 from __future__ import annotations
 
@@ -378,6 +379,8 @@ def write_sources(directory: Path = MOD_DIR) -> list[str]:
 
 
 if __name__ == "__main__":
-    changed = write_sources()
+    from . import neuron_kinetic  # the shipped models' reaction networks (mod/networks/)
+
+    changed = write_sources() + [f"networks/{name}" for name in neuron_kinetic.write_sources()]
     print("rewrote: " + (", ".join(changed) if changed else "nothing (up to date)"))
     sys.exit(0)

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..catalog import NEURONS, STIMULI, SYNAPSES
 from ..model import Model, steps
+from ..model.errors import ModelError
 from ..result import Result, Signal
 from .base import Backend
 from .reference_cells import CellGroup, ContinuousSynapses, EventSynapses
@@ -34,6 +35,12 @@ class ReferenceBackend(Backend):
     neuron_types = frozenset(NEURONS)
     synapse_types = frozenset(SYNAPSES)
     stimulus_types = frozenset(STIMULI)
+    #: reaction networks (``model.network``): solver (BDF, LSODA or Radau), relative tolerance and
+    #: absolute tolerance in nM (None: 1e-10 nM);
+    #: set with ``--option reference.network_rtol=1e-8`` etc.
+    network_method: str = "BDF"
+    network_rtol: float = 1e-10
+    network_atol: float | None = None
 
     @classmethod
     def version(cls) -> str:
@@ -44,6 +51,18 @@ class ReferenceBackend(Backend):
         return f"bridge {__version__} (scipy {scipy.__version__})"
 
     def run(self, model: Model) -> Result:
+        if model.network is not None:
+            from .reference_network import NetworkSolverOptions, run_network
+
+            if self.network_method not in ("BDF", "LSODA", "Radau"):
+                raise ModelError(f"network_method {self.network_method!r} is unknown", "--option",
+                                 "reference.network_method=BDF, LSODA or Radau", "command line")
+
+            result = run_network(model, NetworkSolverOptions(self.network_method, float(self.network_rtol),
+                                                             None if self.network_atol is None
+                                                             else float(self.network_atol)))
+            result.metadata["backend_version"] = self.version()
+            return result
         started = time.perf_counter()
         simulation = ReferenceSimulation(model)
         built = time.perf_counter()

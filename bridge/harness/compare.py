@@ -86,7 +86,13 @@ def run_backends(models: dict[str, Model], dt: float | None = None, jobs: int | 
         while queue and len(running) < jobs:
             name = queue.pop(0)
             running.append((name, start(models[name], name, dt, (options or {}).get(name)), time.perf_counter()))
-        name, handle, began = running.pop(0)
+        # take whichever run finished first (waiting for the oldest left a core idle meanwhile)
+        finished = next((entry for entry in running if entry[1][0].poll() is not None), None)
+        if finished is None:
+            time.sleep(0.01)
+            continue
+        running.remove(finished)
+        name, handle, began = finished
         try:
             results[name] = finish(handle)
             status = f"ok ({time.perf_counter() - began:.1f} s)"

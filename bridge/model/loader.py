@@ -19,10 +19,11 @@ from ..catalog.base import Parameter
 from .description import (Model, Population, Projection, Recording, Simulation, Stimulus,
                           Synapse, steps)
 from .errors import ModelError
+from .network_loader import network_recording, parse_network
 from .units import to_internal
 
 _TOP_LEVEL = {"name", "description", "simulation", "populations", "stimuli", "projections",
-              "recordings", "tolerances", "notes"}
+              "recordings", "tolerances", "notes", "network"}
 _GRID_EPS = 1e-6  # relative slack when testing that a time lies on the dt grid
 
 
@@ -80,6 +81,7 @@ class _Checker:
 
     def __init__(self, source: str):
         self.source = source
+        self.seed = 0  # the model's seed (set by _simulation), for rules that draw at random
 
     def fail(self, message: str, path: str, expected: str = "") -> ModelError:
         return ModelError(message, path, expected, self.source)
@@ -157,15 +159,20 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
     check = _Checker(source)
     document = check.mapping(document, "", "a mapping with 'populations'")
     check.keys(document, _TOP_LEVEL, "")
-    if "populations" not in document:
-        raise check.fail("missing section 'populations'", "populations", "a mapping of population names to types")
+    if "populations" not in document and "network" not in document:
+        raise check.fail("missing section 'populations'", "populations",
+                         "a mapping of population names to types (or a 'network' section)")
 
     simulation = _simulation(check.mapping(document.get("simulation"), "simulation"), check)
     dt = simulation.dt
     populations = {name: _population(name, check.mapping(spec, f"populations.{name}"), check, dt)
-                   for name, spec in check.mapping(document["populations"], "populations").items()}
-    if not populations:
+                   for name, spec in check.mapping(document.get("populations"), "populations").items()}
+    network = parse_network(document["network"], check, dt) if "network" in document else None
+    if not populations and network is None:
         raise check.fail("no populations", "populations", "at least one population")
+    if network is not None and network.name in populations:
+        raise check.fail(f"name {network.name!r} is used by a population and the network", "network.name",
+                         "unique names")
     stimuli = {name: _stimulus(name, check.mapping(spec, f"stimuli.{name}"), populations, simulation, check)
                for name, spec in check.mapping(document.get("stimuli"), "stimuli").items()}
     clash = set(stimuli) & set(populations)
@@ -174,7 +181,8 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
         raise check.fail(f"name {name!r} is used by a population and a stimulus", f"stimuli.{name}", "unique names")
     projections = {name: _projection(name, check.mapping(spec, f"projections.{name}"), populations, stimuli, dt, check)
                    for name, spec in check.mapping(document.get("projections"), "projections").items()}
-    recordings = {name: _recording(name, check.mapping(spec, f"recordings.{name}"), populations, projections, dt, check)
+    recordings = {name: _any_recording(name, check.mapping(spec, f"recordings.{name}"), populations, projections,
+                                       network, dt, check)
                   for name, spec in check.mapping(document.get("recordings"), "recordings").items()}
     if not recordings:
         raise check.fail("nothing is recorded", "recordings", "at least one recording")
@@ -190,6 +198,7 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
         tolerances=check.mapping(document.get("tolerances"), "tolerances"),
         source=source,
         document=copy.deepcopy(dict(document)),
+        network=network,
     )
 
 
@@ -206,6 +215,7 @@ def _simulation(spec: Mapping[str, Any], check: _Checker) -> Simulation:
     check.on_grid(duration, dt, "simulation.duration")
     seed = check.integer(spec.get("seed", 0), "simulation.seed")
     threads = check.integer(spec.get("threads", 1), "simulation.threads", minimum=1)
+    check.seed = seed
     return Simulation(duration=duration, dt=dt, seed=seed, threads=threads)
 
 
@@ -310,7 +320,7 @@ def _indices(value: Any, size: int, path: str, check: _Checker) -> list[int]:
 def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Population],
                 stimuli: Mapping[str, Stimulus], dt: float, check: _Checker) -> Projection:
     path = f"projections.{name}"
-    check.keys(spec, {"source", "target", "rule", "pairs", "synapse", "weight", "delay"}, path)
+    check.keys(spec, {"source", "target", "rule", "pairs", "p", "synapse", "weight", "delay"}, path)
     sources = {**{k: p.size for k, p in populations.items()},
                **{k: s.size for k, s in stimuli.items() if s.stimulus_type.spike_source}}
     source, target = spec.get("source"), spec.get("target")
@@ -322,7 +332,17 @@ def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Po
     target_pop = populations[target]
     target_type = target_pop.neuron_type
     rule = spec.get("rule", "all_to_all")
-    pairs = _pairs(rule, spec.get("pairs"), sources[source], target_pop.size, path, check)
+    if rule == "fixed_probability":
+        if "p" not in spec:
+            raise check.fail("missing 'p'", f"{path}.p", "a connection probability in (0, 1]")
+        p = check.quantity(spec["p"], "1", f"{path}.p")
+        if not 0 < p <= 1:
+            raise check.fail(f"{spec['p']!r} is outside (0, 1]", f"{path}.p", "a connection probability in (0, 1]")
+        pairs = fixed_probability_pairs(name, sources[source], target_pop.size, p, getattr(check, "seed", 0))
+    else:
+        if "p" in spec:
+            raise check.fail(f"'p' given with rule {rule!r}", f"{path}.p", "'p' only with rule fixed_probability")
+        pairs = _pairs(rule, spec.get("pairs"), sources[source], target_pop.size, path, check)
 
     synapse_spec = dict(check.mapping(spec.get("synapse", {"type": "static"}), f"{path}.synapse"))
     synapse_name = synapse_spec.pop("type", "static")
@@ -383,7 +403,49 @@ def _pairs(rule: Any, given: Any, n_source: int, n_target: int, path: str, check
             raise check.fail(f"{given!r} is not a list of [source, target] index pairs", f"{path}.pairs",
                              f"pairs with source in 0..{n_source - 1} and target in 0..{n_target - 1}")
         return np.array(given, dtype=int)
-    raise check.fail(f"unknown connection rule {rule!r}", f"{path}.rule", "one_to_one, all_to_all or list")
+    raise check.fail(f"unknown connection rule {rule!r}", f"{path}.rule",
+                     "one_to_one, all_to_all, fixed_probability or list")
+
+
+def fixed_probability_pairs(name: str, n_source: int, n_target: int, p: float, seed: int) -> np.ndarray:
+    """Each (source, target) pair connected independently with probability ``p``, drawn reproducibly
+    from ``seed`` and the projection ``name``; autapses (i -> i within one population) are allowed,
+    as in NEST's ``pairwise_bernoulli`` and Brian2's ``connect(p=...)`` defaults.
+
+    Vectorised Bernoulli process over the ``n_source * n_target`` pair indices: the gaps between
+    connected indices are geometric, so memory and time are proportional to the number of pairs
+    drawn.  Pairs come sorted by source, then target; int32 when the indices fit."""
+    total = n_source * n_target
+    if p >= 1:
+        linear = np.arange(total, dtype=np.int64)
+    else:
+        rng = np.random.default_rng([seed, zlib.crc32(f"projection:{name}".encode())])
+        chunks, last = [], -1
+        while last < total - 1:
+            expected = p * (total - 1 - last)
+            gaps = rng.geometric(p, size=int(expected + 6 * math.sqrt(expected) + 100))
+            linear = last + np.cumsum(gaps)
+            last = int(linear[-1])
+            chunks.append(linear[linear < total])
+        linear = np.concatenate(chunks)
+    dtype = np.int32 if max(n_source, n_target) < 2**31 else np.int64
+    pairs = np.empty((len(linear), 2), dtype=dtype)
+    np.floor_divide(linear, n_target, out=pairs[:, 0], casting="unsafe")
+    np.remainder(linear, n_target, out=pairs[:, 1], casting="unsafe")
+    return pairs
+
+
+def _any_recording(name: str, spec: Mapping[str, Any], populations: Mapping[str, Population],
+                   projections: Mapping[str, Projection], network, dt: float, check: _Checker) -> Recording:
+    """A recording of a population, a projection or the reaction network (``population: <its name>``)."""
+    if network is None:
+        return _recording(name, spec, populations, projections, dt, check)
+    if spec.get("population") == network.name:
+        return network_recording(name, spec, network, dt, check)
+    if "projection" not in spec and spec.get("population") not in populations:
+        raise check.fail(f"unknown population {spec.get('population')!r}", f"recordings.{name}.population",
+                         "one of " + ", ".join([*populations, network.name]) + " (the network)")
+    return _recording(name, spec, populations, projections, dt, check)
 
 
 def _recording(name: str, spec: Mapping[str, Any], populations: Mapping[str, Population],
@@ -430,4 +492,5 @@ def _recording(name: str, spec: Mapping[str, Any], populations: Mapping[str, Pop
                      indices=indices, interval=interval, projection=projection)
 
 
-__all__ = ["load", "from_dict", "apply_overrides", "read_document", "poisson_trains", "round_up_to_grid", "steps"]
+__all__ = ["load", "from_dict", "apply_overrides", "read_document", "poisson_trains", "round_up_to_grid", "steps",
+           "fixed_probability_pairs"]

@@ -1,8 +1,9 @@
 """Well-mixed biochemical reaction networks (mass action, one compartment).
 
 Internal units: concentrations in nM, time in ms, volume in µm³.  A reaction of order ``n`` (the sum
-of its reactant stoichiometries) has a forward rate constant in nM^(1-n)/ms; likewise the reverse
-rate constant with the order of its products.  Injections add a species at a constant rate (nM/ms)
+of its forward rate-law exponents, which are the reactant stoichiometries unless
+``Reaction.forward_powers`` says otherwise) has a forward rate constant in nM^(1-n)/ms; likewise the
+reverse rate constant with the order of its products.  Injections add a species at a constant rate (nM/ms)
 during ``[onset, onset + duration)``.
 
 The numerical helpers here (stoichiometry, rates, the analytic Jacobian, conserved moieties,
@@ -27,8 +28,9 @@ NM_UM3_TO_PARTICLES = 1e-9 * AVOGADRO * 1e-15  # particles per (nM · µm³) = 0
 class Reaction:
     """``reactants -> products`` (stoichiometry as species -> integer), mass-action rates.
 
-    ``forward`` is in nM^(1-order)/ms with order = sum of reactant stoichiometries; ``reverse``
-    likewise with the products' order (0 for an irreversible reaction).
+    ``forward`` is in nM^(1-order)/ms with order = sum of the forward rate-law exponents (the
+    reactant stoichiometries unless ``forward_powers`` overrides some); ``reverse`` likewise with
+    the products (0 for an irreversible reaction).
     """
 
     name: str
@@ -36,14 +38,37 @@ class Reaction:
     products: Mapping[str, int]
     forward: float
     reverse: float = 0.0
+    #: exponents of the forward rate law where they differ from the stoichiometry (NeuroRD
+    #: ``power`` vs ``n``: e.g. 2 molecules consumed, rate linear in the concentration);
+    #: species not listed use their stoichiometry
+    forward_powers: Mapping[str, int] = field(default_factory=dict)
+    #: likewise for the reverse rate law (exponents of the products)
+    reverse_powers: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def forward_exponents(self) -> dict[str, int]:
+        """Exponent of each reactant in the forward rate law (stoichiometry unless overridden)."""
+        return {s: int(self.forward_powers.get(s, k)) for s, k in self.reactants.items()}
+
+    @property
+    def reverse_exponents(self) -> dict[str, int]:
+        """Exponent of each product in the reverse rate law (stoichiometry unless overridden)."""
+        return {s: int(self.reverse_powers.get(s, k)) for s, k in self.products.items()}
+
+    @property
+    def mass_action(self) -> bool:
+        """True when every rate-law exponent equals the stoichiometry (plain mass action)."""
+        return self.forward_exponents == dict(self.reactants) and self.reverse_exponents == dict(self.products)
 
     @property
     def order(self) -> int:
-        return int(sum(self.reactants.values()))
+        """Order of the forward rate law (sum of its exponents): ``forward`` is in nM^(1-order)/ms."""
+        return int(sum(self.forward_exponents.values()))
 
     @property
     def reverse_order(self) -> int:
-        return int(sum(self.products.values()))
+        """Order of the reverse rate law: ``reverse`` is in nM^(1-reverse_order)/ms."""
+        return int(sum(self.reverse_exponents.values()))
 
 
 @dataclass(frozen=True)
@@ -129,24 +154,13 @@ class ReactionNetwork:
         return scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(len(self.names), len(self.reactions)))
 
     @cached_property
-    def _orders(self) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-        """Per reaction: reactant indices and powers, product indices and powers."""
-        ri = [np.array([self.index[s] for s in r.reactants], dtype=int) for r in self.reactions]
-        rp = [np.array(list(r.reactants.values()), dtype=float) for r in self.reactions]
-        pi = [np.array([self.index[s] for s in r.products], dtype=int) for r in self.reactions]
-        pp = [np.array(list(r.products.values()), dtype=float) for r in self.reactions]
-        return ri, rp, pi, pp
+    def _kinetics(self) -> "_Kinetics":
+        return _Kinetics(self)
 
     # --- right-hand side -------------------------------------------------------------------
     def fluxes(self, c: np.ndarray) -> np.ndarray:
         """Net flux of each reaction (nM/ms) at concentrations ``c`` (nM)."""
-        ri, rp, pi, pp = self._orders
-        out = np.empty(len(self.reactions))
-        for j, r in enumerate(self.reactions):
-            forward = r.forward * np.prod(c[ri[j]] ** rp[j])
-            reverse = r.reverse * np.prod(c[pi[j]] ** pp[j]) if r.reverse else 0.0
-            out[j] = forward - reverse
-        return out
+        return self._kinetics.fluxes(np.asarray(c, dtype=float))
 
     def injection_rates(self, t: float) -> np.ndarray:
         """Injection rate of each species (nM/ms) at time ``t`` (ms); pulses are [onset, end)."""
@@ -163,19 +177,7 @@ class ReactionNetwork:
 
     def jacobian(self, c: np.ndarray) -> scipy.sparse.csc_matrix:
         """Analytic Jacobian d(dc/dt)/dc (1/ms), sparse."""
-        ri, rp, pi, pp = self._orders
-        rows, cols, vals = [], [], []
-        for j, r in enumerate(self.reactions):
-            for idx, pw, k in ((ri[j], rp[j], r.forward), (pi[j], pp[j], -r.reverse)):
-                if not k or len(idx) == 0:
-                    continue
-                for a in range(len(idx)):
-                    # d/dc_a of k * prod c_i^p_i
-                    others = np.prod([c[idx[b]] ** pw[b] for b in range(len(idx)) if b != a]) if len(idx) > 1 else 1.0
-                    d = k * pw[a] * c[idx[a]] ** (pw[a] - 1) * others
-                    rows.append(j), cols.append(idx[a]), vals.append(d)
-        dflux = scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(len(self.reactions), len(self.names)))
-        return (self.stoichiometry @ dflux).tocsc()
+        return self._kinetics.jacobian(np.asarray(c, dtype=float))
 
     # --- invariants and read-outs -----------------------------------------------------------
     @cached_property
@@ -225,3 +227,94 @@ def ampa_conductance(n1: np.ndarray, n1p: np.ndarray, n2: np.ndarray,
         g = (homo1 * unit["glur1"] + homo1p * unit["glur1_s831"] + homo2 * unit["glur2"]
              + hetero * unit["hetero"])
     return np.where(n > 0, g, 0.0)
+
+
+class _Kinetics:
+    """Vectorised rate laws of a network: fluxes and the sparse Jacobian without Python loops.
+
+    Each rate law is a product over at most ``K`` factors ``c_i^p_i``; factors are padded with a
+    constant 1 (an extra entry appended to the concentration vector), so that one reaction's forward
+    and reverse rates are row products of a (reactions × K) array.  The Jacobian's sparsity pattern
+    and the scatter of ``S[i, j] * d flux_j / d c_a`` into it are fixed at construction.
+    """
+
+    def __init__(self, network: ReactionNetwork):
+        n, r = len(network.names), len(network.reactions)
+        self.n = n
+        self.k_fwd = np.array([x.forward for x in network.reactions], dtype=float)
+        self.k_rev = np.array([x.reverse for x in network.reactions], dtype=float)
+        forward = [x.forward_exponents for x in network.reactions]
+        reverse = [x.reverse_exponents for x in network.reactions]
+        width = max([len(e) for e in forward + reverse] + [1])
+        self.fwd_idx, self.fwd_pow = self._terms(network, forward, width)
+        self.rev_idx, self.rev_pow = self._terms(network, reverse, width)
+        s = network.stoichiometry.tocsc()
+        # one Jacobian contribution per (species i with S[i,j] != 0) x (rate-law factor a of reaction j)
+        rows, cols, weights, sources = [], [], [], []
+        for side, (idx, pw) in enumerate(((self.fwd_idx, self.fwd_pow), (self.rev_idx, self.rev_pow))):
+            for j in range(r):
+                col = s.indices[s.indptr[j]:s.indptr[j + 1]]
+                val = s.data[s.indptr[j]:s.indptr[j + 1]]
+                for slot in range(idx.shape[1]):
+                    a = idx[j, slot]
+                    if a == n:
+                        continue
+                    for i, v in zip(col, val):
+                        rows.append(i), cols.append(a), weights.append(v if side == 0 else -v)
+                        sources.append((side, j, slot))
+        pattern = scipy.sparse.csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+        pattern.sum_duplicates()
+        pattern.sort_indices()
+        self.pattern = pattern
+        # position of each contribution in pattern.data
+        lookup = {(int(i), int(a)): p for a in range(n)
+                  for p, i in zip(range(pattern.indptr[a], pattern.indptr[a + 1]),
+                                  pattern.indices[pattern.indptr[a]:pattern.indptr[a + 1]])}
+        self.positions = np.array([lookup[(int(i), int(a))] for i, a in zip(rows, cols)], dtype=np.int64)
+        self.weights = np.array(weights, dtype=float)
+        self.source_side = np.array([x[0] for x in sources], dtype=np.int64)
+        self.source_reaction = np.array([x[1] for x in sources], dtype=np.int64)
+        self.source_slot = np.array([x[2] for x in sources], dtype=np.int64)
+        self.stoichiometry = network.stoichiometry
+
+    @staticmethod
+    def _terms(network: ReactionNetwork, exponents: list[dict[str, int]], width: int) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.full((len(exponents), width), len(network.names), dtype=np.int64)
+        pw = np.zeros((len(exponents), width), dtype=float)
+        for j, e in enumerate(exponents):
+            for slot, (name, p) in enumerate(e.items()):
+                idx[j, slot], pw[j, slot] = network.index[name], p
+        return idx, pw
+
+    def _factors(self, c: np.ndarray, idx: np.ndarray, pw: np.ndarray) -> np.ndarray:
+        padded = np.append(c, 1.0)
+        return padded[idx] ** pw
+
+    def rates(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Forward and reverse rate-law factors and rates (nM/ms) at ``c``."""
+        ff = self._factors(c, self.fwd_idx, self.fwd_pow)
+        rf = self._factors(c, self.rev_idx, self.rev_pow)
+        return ff, rf, self.k_fwd * ff.prod(axis=1), self.k_rev * rf.prod(axis=1)
+
+    def fluxes(self, c: np.ndarray) -> np.ndarray:
+        _, _, forward, reverse = self.rates(c)
+        return forward - reverse
+
+    def _partials(self, c: np.ndarray, idx: np.ndarray, pw: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """(reactions × K): d(rate)/d(c of the factor in that slot)."""
+        padded = np.append(c, 1.0)
+        base = padded[idx]
+        factors = base ** pw
+        out = np.empty_like(factors)
+        for slot in range(idx.shape[1]):
+            others = np.prod(np.delete(factors, slot, axis=1), axis=1) if idx.shape[1] > 1 else 1.0
+            out[:, slot] = k * pw[:, slot] * base[:, slot] ** np.maximum(pw[:, slot] - 1, 0) * others
+        return out
+
+    def jacobian(self, c: np.ndarray) -> scipy.sparse.csc_matrix:
+        d = (self._partials(c, self.fwd_idx, self.fwd_pow, self.k_fwd),
+             self._partials(c, self.rev_idx, self.rev_pow, self.k_rev))
+        stacked = np.stack(d)  # (2, reactions, K)
+        values = self.weights * stacked[self.source_side, self.source_reaction, self.source_slot]
+        data = np.bincount(self.positions, weights=values, minlength=self.pattern.nnz)
+        return scipy.sparse.csc_matrix((data, self.pattern.indices, self.pattern.indptr), shape=(self.n, self.n))

@@ -12,8 +12,9 @@ current        pA
 capacitance    pF         pA / pF = mV / ms
 conductance    nS         nS * mV = pA
 resistance     GOhm       mV / pA
-concentration  mM
+concentration  mM         (reaction networks: nM, see bridge.model.reactions)
 rate           1/ms       (Poisson rates are given in Hz in files)
+amount         particle   1 particle = 1/N_A mol (injection rates in particle/ms)
 =============  =========  ==========================================
 """
 from __future__ import annotations
@@ -27,6 +28,10 @@ from .errors import ModelError
 
 units = pint.UnitRegistry()
 units.define("molar = mole / liter = M")
+# one molecule: ``"251.8 particle/ms"`` is an amount per time (NeuroRD injection rates); a reaction
+# network divides it by its volume to get nM/ms.  pint ships this definition; make sure of it.
+if "particle" not in units:
+    units.define("particle = mole / avogadro_number = molecule")
 
 
 @functools.lru_cache(maxsize=None)

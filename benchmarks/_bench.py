@@ -1,0 +1,105 @@
+"""Shared helpers of the benchmark scripts: one measured run in a fresh subprocess, the machine
+description, medians and the markdown table."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+PYTHON = sys.executable
+NATIVE = {"nest": "nest_native.py", "neuron": "neuron_native.py", "brian2": "brian2_native.py"}
+
+
+def run_one(kind: str, backend: str, model: str, n: int, cache: str, timeout: float = 3600) -> dict:
+    """One run in a fresh process: ``kind`` is ``bridge`` or ``native``; ``cache`` the directory holding
+    compiled code (BRIDGE_CACHE_DIR / NATIVE_CACHE_DIR).  Returns the script's JSON record plus the
+    process wall time and ``setup_total_s`` = wall - simulate (interpreter start, imports, model
+    building, code generation, compilation, result handling: everything but the simulation)."""
+    env = dict(os.environ, BRIDGE_CACHE_DIR=cache, NATIVE_CACHE_DIR=cache, PYTHONUNBUFFERED="1")
+    if kind == "bridge":
+        command = [PYTHON, str(ROOT / "benchmarks" / "bridge_run.py"), backend, model]
+    else:
+        command = [PYTHON, str(ROOT / "benchmarks" / "native" / NATIVE[backend]), model]
+    if model == "ei":
+        command.append(str(n))
+    before = cache_files(cache)
+    started = time.perf_counter()
+    process = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
+                             cwd=str(ROOT / "benchmarks" / "native") if kind == "native" else str(ROOT))
+    wall = time.perf_counter() - started
+    tag = "BRIDGE " if kind == "bridge" else "NATIVE "
+    lines = [ln for ln in process.stdout.splitlines() if ln.startswith(tag)]
+    if process.returncode != 0 or not lines:
+        raise RuntimeError(f"{kind} {backend} {model} {n} failed ({process.returncode}):\n"
+                           + "\n".join((process.stdout + process.stderr).strip().splitlines()[-20:]))
+    record = json.loads(lines[-1][len(tag):])
+    record.update(wall_s=wall, setup_total_s=wall - record["simulate_s"],
+                  new_cache_files=cache_files(cache) - before, load_average=os.getloadavg()[0])
+    return record
+
+
+def cache_files(directory: str) -> int:
+    """Number of files under ``directory`` (a warm run must add none: it compiles nothing)."""
+    return sum(len(files) for _, _, files in os.walk(directory)) if os.path.isdir(directory) else 0
+
+
+def versions() -> dict:
+    out = {}
+    for module in ("nest", "neuron", "brian2", "numpy", "Cython"):
+        try:
+            from importlib import metadata
+
+            out[module] = metadata.version({"nest": "nest-simulator"}.get(module, module))
+        except Exception as exc:  # pragma: no cover - informational only
+            out[module] = f"unknown ({exc})"
+    return out
+
+
+def machine() -> dict:
+    """Cores, memory, CPU model, Python and simulator versions, load average now."""
+    memory = cpu = None
+    try:
+        memory = next(int(ln.split()[1]) for ln in open("/proc/meminfo") if ln.startswith("MemTotal")) / 2**20
+        cpu = next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    gcc = subprocess.run(["gcc", "--version"], capture_output=True, text=True).stdout.splitlines()[:1]
+    return {"cores": os.cpu_count(), "memory_gib": round(memory, 1) if memory else None, "cpu": cpu,
+            "os": platform.platform(), "python": platform.python_version(), "gcc": gcc[0] if gcc else None,
+            "versions": versions(), "load_average": os.getloadavg()}
+
+
+def median(records: list[dict], key: str) -> float | None:
+    values = [r[key] for r in records if r.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def write_json(name: str, payload: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / name
+    path.write_text(json.dumps(payload, indent=2, default=str))
+    return path
+
+
+def markdown_table(headers: list[str], rows: list[list]) -> str:
+    def fmt(v):
+        if v is None:
+            return "—"
+        if isinstance(v, float):
+            return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
+        return str(v)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,46 @@
+"""One benchmark run through bridge, as a user would do it: load the model, ``bridge.simulate`` (which
+runs the backend in its own worker process).  Prints one ``BRIDGE {json}`` line with the backend's
+timings and the peak RSS of this process and of the worker.
+
+    python benchmarks/bridge_run.py BACKEND tsodyks | ei N
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks", "models"))
+
+
+def main() -> int:
+    backend, model_name = sys.argv[1], sys.argv[2]
+    started = time.perf_counter()
+    import bridge
+
+    if model_name == "tsodyks":
+        model = bridge.load(os.path.join(ROOT, "models", "tsodyks_depression.yaml"))
+    else:
+        from ei_network import document
+
+        model = bridge.from_dict(document(int(sys.argv[3])), f"ei_network_{sys.argv[3]}")
+    loaded = time.perf_counter()
+    result = bridge.simulate(model, backend)
+    finished = time.perf_counter()
+    spikes = sum(len(t) for trains in result.spike_trains.values() for t in trains)
+    synapses = sum(len(p.pairs) for p in model.projections.values())
+    meta = result.metadata
+    record = {"setup_s": meta.get("setup_s"), "simulate_s": meta.get("simulate_s"), "worker_wall_s": meta.get("wall_s"),
+              "load_s": loaded - started, "simulate_call_s": finished - loaded, "spikes": spikes, "synapses": synapses,
+              "compiled": meta.get("compiled"), "compile_s": meta.get("compile_s"),
+              "maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0,
+              "parent_maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    print("BRIDGE " + json.dumps(record), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

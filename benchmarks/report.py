@@ -1,0 +1,103 @@
+"""Assemble benchmarks/results/README.md from the JSON results of overhead.py, scaling.py, harness.py
+(and cold_warm.py): machine description, the tables, and every ratio against its target.
+
+    python benchmarks/report.py
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+from _bench import RESULTS
+
+NOTES = RESULTS / "NOTES.md"  # hand-written findings, appended verbatim
+
+
+def load(name: str):
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def machine_text(m: dict) -> str:
+    v = m.get("versions", {})
+    return (f"{m.get('cores')} cores ({m.get('cpu')}), {m.get('memory_gib')} GiB RAM, {m.get('os')}; "
+            f"Python {m.get('python')}, {m.get('gcc')}; NEST {v.get('nest')}, NEURON {v.get('neuron')}, "
+            f"Brian2 {v.get('brian2')}, NumPy {v.get('numpy')}, Cython {v.get('Cython')}")
+
+
+def ratios(overhead, scaling, harness) -> list[str]:
+    """Every ratio against its target, per backend and N (warm runs for the overhead benchmark)."""
+    from _bench import markdown_table
+
+    rows = []
+
+    def mark(ok):
+        return "met" if ok else "MISSED"
+
+    if overhead:
+        for key, e in overhead["results"].items():
+            backend, model = key.split("/")
+            for cache in ("warm", "cold"):
+                s = e.get(f"{cache}_summary")
+                if s:
+                    rows.append([backend, f"{model} ({cache})", f"{s['sim_ratio']:.3f} {mark(s['sim_ratio'] <= 1.05)}",
+                                 f"{s['setup_overhead_s']:+.2f} s / {s['setup_allowed_s']:.2f} s {mark(s['setup_overhead_s'] <= s['setup_allowed_s'])}",
+                                 f"{s['mem_ratio']:.2f} {mark(s['mem_ratio'] <= 1.1)}",
+                                 ("yes" if e["warm_compiled_nothing"] else "NO") if cache == "warm" else ""])
+    if scaling:
+        for r in scaling["results"].values():
+            if "skipped" in r:
+                rows.append([r["backend"], f"E/I N={r['n']}", "skipped", "skipped", "skipped", r["skipped"]])
+                continue
+            rows.append([r["backend"], f"E/I N={r['n']} (scaling, warm)",
+                         f"{r['sim_ratio']:.3f} {mark(r['sim_ratio'] <= 1.05)}",
+                         f"{r['setup_overhead_s']:+.2f} s / {r['setup_allowed_s']:.2f} s {mark(r['setup_overhead_s'] <= r['setup_allowed_s'])}",
+                         f"{r['mem_ratio']:.2f} {mark(r['mem_ratio'] <= 1.1)}", ""])
+    text = ["## Every ratio against its target", "",
+            markdown_table(["backend", "model / N", "simulation bridge/native (<= 1.05)",
+                            "setup overhead / allowed", "peak memory bridge/native (<= 1.1)", "warm compiles nothing / note"],
+                           rows), ""]
+    if harness:
+        text += ["Harness: " + "; ".join(f"{m}: compare / slowest single backend ({r['slowest_backend']}) = "
+                                         f"{r['ratio_to_slowest']:.2f} {mark(r['meets'])} (<= 1.2)"
+                                         for m, r in harness["results"].items()), ""]
+    return text
+
+
+def main() -> int:
+    out = ["# Benchmark results", "",
+           "Produced by the scripts in `benchmarks/` (see the README's *Benchmarks* section); regenerate this "
+           "file with `python benchmarks/report.py`.  All times are wall-clock seconds, memory is the peak "
+           "resident set size (max RSS) of the simulating process.  The machine is shared with other work: "
+           "bridge and native runs alternate so that load affects both alike; the load average is recorded "
+           "with every run in the JSON files.", ""]
+    overhead, scaling, harness = load("overhead"), load("scaling"), load("harness")
+    for title, data in (("Adapter overhead", overhead), ("Scaling", scaling), ("Harness", harness)):
+        if not data:
+            out += [f"## {title}", "", "(not run)", ""]
+            continue
+        m, after = data["machine"], data.get("machine_after", {})
+        out += [f"## {title}", "", f"Machine: {machine_text(m)}.  Load average (1, 5, 15 min) at start "
+                f"{[round(x, 2) for x in m['load_average']]}, at end {[round(x, 2) for x in after.get('load_average', [])]}.",
+                "", f"Command: `python benchmarks/{ {'Adapter overhead': 'overhead', 'Scaling': 'scaling', 'Harness': 'harness'}[title]}.py` "
+                f"with {data['args']}.", "", data.get("table", "(incomplete run)"), ""]
+        if title == "Adapter overhead":
+            out += ["Setup = process wall time minus simulation time (interpreter start, imports, model building, "
+                    "code generation, compilation, result handling); overhead = bridge setup minus native setup, "
+                    "allowed max(0.5 s, 10% of native).  Sim ratio target <= 1.05, memory ratio target <= 1.1.  "
+                    "Cold = empty cache directory, 1 run of each; warm = median of the repeats.", "",
+                    "![overhead](overhead.png)", ""]
+        if title == "Scaling":
+            out += ["![scaling](scaling.png)", ""]
+        if title == "Harness":
+            out += ["![harness](harness.png)", ""]
+    out += ratios(overhead, scaling, harness)
+    if NOTES.exists():
+        out += [NOTES.read_text()]
+    (RESULTS / "README.md").write_text("\n".join(out) + "\n")
+    print(f"wrote {RESULTS / 'README.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -88,6 +88,16 @@ def write_json(name: str, payload: dict) -> Path:
     return path
 
 
+def save_results(out: str, before: dict, args, results: dict, text: str, plot) -> None:
+    """Write ``out``.json (machine before/after, arguments, results, table), ``out``.md and the
+    ``out``.png drawn by ``plot(results, path)`` under benchmarks/results."""
+    write_json(f"{out}.json", {"machine": before, "machine_after": machine(), "args": vars(args),
+                               "results": results, "table": text})
+    (RESULTS / f"{out}.md").write_text(text + "\n")
+    plot(results, RESULTS / f"{out}.png")
+    log(f"wrote {RESULTS / (out + '.json')}")
+
+
 def markdown_table(headers: list[str], rows: list[list]) -> str:
     def fmt(v):
         if v is None:

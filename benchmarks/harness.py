@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from _bench import RESULTS, ROOT, log, machine, markdown_table, write_json
+from _bench import ROOT, log, machine, markdown_table, save_results
 
 BRIDGE = os.path.join(os.path.dirname(sys.executable), "bridge")
 BACKENDS = ("nest", "neuron", "brian2")
@@ -66,10 +66,7 @@ def main() -> int:
              "met" if r["meets"] else "MISSED"] for m, r in results.items()]
     text = markdown_table(headers, rows)
     print(text)
-    write_json(f"{args.out}.json", {"machine": before, "machine_after": machine(), "args": vars(args),
-                                    "results": results, "table": text})
-    (RESULTS / f"{args.out}.md").write_text(text + "\n")
-    plot(results, RESULTS / f"{args.out}.png")
+    save_results(args.out, before, args, results, text, plot)
     return 0
 
 

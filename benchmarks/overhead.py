@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from _bench import RESULTS, log, machine, markdown_table, median, run_one, write_json
+from _bench import RESULTS, log, machine, markdown_table, median, run_one, save_results, write_json
 
 SIM_TARGET, MEM_TARGET, SETUP_ABS, SETUP_REL = 1.05, 1.10, 0.5, 0.10
 
@@ -136,11 +136,7 @@ def main() -> int:
                 write_json(f"{args.out}.json", {"machine": before, "args": vars(args), "results": results})
     text = table(results)
     print(text)
-    write_json(f"{args.out}.json", {"machine": before, "machine_after": machine(), "args": vars(args),
-                                    "results": results, "table": text})
-    (RESULTS / f"{args.out}.md").write_text(text + "\n")
-    plot(results, RESULTS / f"{args.out}.png")
-    log(f"wrote {RESULTS / (args.out + '.json')}")
+    save_results(args.out, before, args, results, text, plot)
     return 0
 
 

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from _bench import RESULTS, log, machine, markdown_table, median, run_one, write_json
+from _bench import RESULTS, log, machine, markdown_table, median, run_one, save_results, write_json
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "models"))
 from ei_network import PARAMS  # noqa: E402
@@ -112,10 +112,7 @@ def main() -> int:
                 write_json(f"{args.out}.json", {"machine": before, "args": vars(args), "results": results})
     text = table(results)
     print(text)
-    write_json(f"{args.out}.json", {"machine": before, "machine_after": machine(), "args": vars(args),
-                                    "results": results, "table": text})
-    (RESULTS / f"{args.out}.md").write_text(text + "\n")
-    plot(results, RESULTS / f"{args.out}.png")
+    save_results(args.out, before, args, results, text, plot)
     return 0
 
 

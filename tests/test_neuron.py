@@ -25,7 +25,7 @@ import bridge
 from bridge.backends import neuron_build, neuron_nmodl
 from bridge.model.errors import BackendFailure, UnsupportedError
 
-from conftest import MODELS, TM_PARAMETERS, measured_efficacies, regular_train_model, tm_efficacy_case
+from conftest import MODELS, TM_PARAMETERS, measured_efficacies, tm_efficacy_case
 
 pytest.importorskip("neuron")
 

@@ -6,7 +6,6 @@ particle/ms conversion) and from invariants (conserved moieties), never from a p
 from __future__ import annotations
 
 import copy
-import math
 import os
 
 import numpy as np

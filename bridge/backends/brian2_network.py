@@ -192,10 +192,6 @@ def run(model: Model, method: str | None, target: str) -> Result:
             raise RuntimeError(f"recording {recording.name}: interval {recording.interval} ms is not a multiple "
                                f"of the shortest recording interval {interval} ms")
         concentrations = {n: states[rows, network.index[n]] for n in network.names}
-        for variable in recording.variables:
-            if variable in network.readouts:
-                values, unit = network.readout(variable, concentrations), network.readouts[variable].unit
-            else:
-                values, unit = concentrations[variable], "nM"
-            result.signals[(recording.owner, variable)] = Signal(wanted, np.asarray(values, float)[:, None], unit, [0])
+        for variable, (values, unit) in network.recorded(recording.variables, concentrations).items():
+            result.signals[(recording.owner, variable)] = Signal(wanted, values[:, None], unit, [0])
     return result

@@ -116,7 +116,7 @@ def _body(network: ReactionNetwork, name: str) -> str:
     lines = [HEADER.format(species=len(network.names), reactions=len(network.reactions)), UNOPTIMISED_PRAGMA]
     lines.append("COMMENT\nA well-mixed reaction network: species are STATEs (nM), rate constants RANGE PARAMETERs\n"
                  "set by bridge; see bridge/backends/neuron_kinetic.py for the design.\nENDCOMMENT\n")
-    neuron = [f"NEURON {{", f"    POINT_PROCESS {name}"]
+    neuron = ["NEURON {", f"    POINT_PROCESS {name}"]
     names = [p for pair in rates for p in pair] + [f"inj_{ids[s]}" for s in injected]
     for start in range(0, len(names), 10):
         neuron.append("    RANGE " + ", ".join(names[start:start + 10]))

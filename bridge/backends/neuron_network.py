@@ -177,10 +177,5 @@ class NetworkSimulation:
             if len(values) != len(times):
                 raise RuntimeError(f"NEURON recorded {len(values)} samples of {species}, expected {len(times)}")
             concentrations[species] = values
-        for variable in recording.variables:
-            if variable in self.network.readouts:
-                values, unit = self.network.readout(variable, concentrations), self.network.readouts[variable].unit
-            else:
-                values, unit = concentrations[variable], "nM"
-            result.signals[(recording.owner, variable)] = Signal(times, np.asarray(values, dtype=float)[:, None],
-                                                                 unit, [0])
+        for variable, (values, unit) in self.network.recorded(recording.variables, concentrations).items():
+            result.signals[(recording.owner, variable)] = Signal(times, values[:, None], unit, [0])

@@ -120,10 +120,6 @@ def run_network(model: Model, options: NetworkSolverOptions | None = None) -> Re
     for r in recordings:
         rows = np.searchsorted(all_times, times[r.name])
         concentrations = {name: values[rows, network.index[name]] for name in network.names}
-        for variable in r.variables:
-            if variable in network.readouts:
-                data, unit = network.readout(variable, concentrations), network.readouts[variable].unit
-            else:
-                data, unit = concentrations[variable], "nM"
-            result.signals[(network.name, variable)] = Signal(times[r.name], np.asarray(data)[:, None], unit, [0])
+        for variable, (data, unit) in network.recorded(r.variables, concentrations).items():
+            result.signals[(network.name, variable)] = Signal(times[r.name], data[:, None], unit, [0])
     return result

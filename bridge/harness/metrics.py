@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model import Model, steps
+from ..model import Model
 from ..result import Result
 
 

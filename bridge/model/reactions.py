@@ -197,6 +197,17 @@ class ReactionNetwork:
         times = {t for inj in self.injections for t in (inj.onset, inj.end) if 0 < t < t_stop}
         return np.array(sorted(times))
 
+    def recorded(self, variables: list[str], concentrations: Mapping[str, np.ndarray]) -> dict[str, tuple[np.ndarray, str]]:
+        """Each recorded variable (a species or a read-out) as ``(values, unit)``: nM, or the
+        read-out's unit; ``concentrations`` maps species to their sampled values (nM)."""
+        out = {}
+        for variable in variables:
+            if variable in self.readouts:
+                out[variable] = (np.asarray(self.readout(variable, concentrations), float), self.readouts[variable].unit)
+            else:
+                out[variable] = (np.asarray(concentrations[variable], float), "nM")
+        return out
+
     def readout(self, name: str, concentrations: Mapping[str, np.ndarray]) -> np.ndarray:
         """Value of read-out ``name`` (nM or pS) from species concentration arrays (nM)."""
         spec = self.readouts[name]

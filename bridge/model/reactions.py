@@ -16,8 +16,7 @@ from functools import cached_property
 from typing import Mapping
 
 import numpy as np
-import scipy.linalg
-import scipy.sparse
+import scipy.sparse  # light; scipy.linalg (heavy) is imported where it is needed
 
 #: Avogadro's number (1/mol); particles in ``V`` µm³ at ``c`` nM: c * 1e-9 * N_A * V * 1e-15
 AVOGADRO = 6.02214076e23
@@ -190,6 +189,8 @@ class ReactionNetwork:
         s = self.stoichiometry.toarray()
         if s.size == 0:
             return np.eye(len(self.names))
+        import scipy.linalg  # deferred: 0.27 s of import time that most runs never need
+
         return scipy.linalg.null_space(s.T).T
 
     def breakpoints(self, t_stop: float) -> np.ndarray:

@@ -28,10 +28,12 @@ from .errors import ModelError
 
 def _registry() -> pint.UnitRegistry:
     """pint's registry, with its parsed definitions cached on disk (0.15 s -> 0.02 s per process,
-    paid by every backend worker); without the cache where the cache directory is not writable."""
+    paid by every backend worker).  pint writes that cache non-atomically, so a process may meet a
+    half-written file while another writes it, and a directory may be read-only: then it parses
+    the definitions itself."""
     try:
         return pint.UnitRegistry(cache_folder=":auto:")
-    except OSError:
+    except Exception:  # noqa: BLE001 - any failure of the optional cache means "no cache"
         return pint.UnitRegistry()
 
 

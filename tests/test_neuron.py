@@ -185,10 +185,11 @@ def fresh_cache(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def small_sources(tmp_path) -> Path:
-    """A directory with one small mechanism (the spike relay): quick to compile."""
+    """A directory with one small mechanism (an event relay): quick to compile."""
     sources = tmp_path / "mod"
     sources.mkdir()
-    (sources / "bridge_relay.mod").write_text(neuron_nmodl.RELAY_MOD)
+    (sources / "test_relay.mod").write_text("NEURON {\n    ARTIFICIAL_CELL test_relay\n}\n\n"
+                                            "NET_RECEIVE(w) {\n    net_event(t)\n}\n")
     return sources
 
 

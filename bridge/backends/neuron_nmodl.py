@@ -337,28 +337,12 @@ def continuous_synapse_mod(kind: SynapseType, cvode: bool = False) -> str:
 
 
 # ---------------------------------------------------------------------------------------- files
-RELAY_MOD = HEADER.format(name="spike source relay") + """
-COMMENT
-Relays each event it receives (one per spike of a bridge spike source) to its outgoing NetCons.
-ENDCOMMENT
-
-NEURON {
-    ARTIFICIAL_CELL bridge_relay
-}
-
-NET_RECEIVE(w) {
-    net_event(t)
-}
-"""
-
-
 def generated_sources() -> dict[str, str]:
     """``{file name: NMODL text}`` of every generated mechanism."""
     sources = {f"{mechanism_name(n)}.mod": point_neuron_mod(NEURONS[n]) for n in POINT_NEURONS}
     for n in CONTINUOUS_SYNAPSES:
         sources[f"{mechanism_name(n)}.mod"] = continuous_synapse_mod(SYNAPSES[n])
         sources[f"{mechanism_name(n)}{CVODE_SUFFIX}.mod"] = continuous_synapse_mod(SYNAPSES[n], cvode=True)
-    sources["bridge_relay.mod"] = RELAY_MOD
     return sources
 
 

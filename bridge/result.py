@@ -140,6 +140,15 @@ class Result:
         return block
 
 
+def split_spikes(times: np.ndarray, cells: np.ndarray, size: int) -> list[np.ndarray]:
+    """Spike ``times`` (ms) of cell indices ``cells`` (0 .. size-1) as one sorted array per cell,
+    the layout of :attr:`Result.spike_trains` (one sort, not one boolean mask per cell)."""
+    order = np.lexsort((times, cells))
+    times, cells = np.asarray(times)[order], np.asarray(cells)[order]
+    bounds = np.searchsorted(cells, np.arange(size + 1))
+    return [times[bounds[c]:bounds[c + 1]].copy() for c in range(size)]
+
+
 def _neo_unit(unit: str):
     import quantities as pq
 

@@ -57,7 +57,7 @@ from ..catalog import NEURONS, STIMULI, SYNAPSES
 from ..catalog.base import NeuronType, SynapseType
 from ..model import Model, Population, Projection, Recording, steps
 from ..model.errors import UnsupportedError
-from ..result import Result, Signal
+from ..result import Result, Signal, split_spikes
 from . import brian2_codegen as gen
 from .base import Backend
 from .cache import cache_dir, content_hash
@@ -509,11 +509,7 @@ def _spike_trains(times: np.ndarray, cells: np.ndarray, size: int, duration: flo
     """One sorted array of bridge spike times (ms, on the grid, <= duration) per cell."""
     times = np.rint(times / dt) * dt
     keep = times <= duration + 1e-9 * dt
-    times, cells = times[keep], cells[keep]
-    order = np.lexsort((times, cells))  # one pass, not one boolean mask per cell
-    times, cells = times[order], cells[order]
-    bounds = np.searchsorted(cells, np.arange(size + 1))
-    return [times[bounds[c]:bounds[c + 1]].copy() for c in range(size)]
+    return split_spikes(times[keep], cells[keep], size)
 
 
 __all__ = ["Brian2Backend", "TARGETS"]

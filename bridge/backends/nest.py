@@ -49,7 +49,7 @@ import numpy as np
 from ..catalog.base import Parameter
 from ..model import Model, Population, Projection, Recording, Stimulus, steps
 from ..model.errors import UnsupportedError
-from ..result import Result, Signal
+from ..result import Result, Signal, split_spikes
 from .base import Backend
 
 
@@ -96,9 +96,9 @@ UNSUPPORTED: dict[str, str] = {
     "clamped": "NEST has no ideal voltage-clamp neuron",
     "nmda_kinetic": "NEST has no kinetic NMDA synapse",
 }
-#: NEST model that applies the u*x efficacy of an iaf_tum_2000 spike (on receptor_type 1)
 #: connections per NEST array-connect call (bounds the temporary node-id arrays: 2 x 8 MiB)
 CONNECT_CHUNK = 1 << 20
+#: NEST model that applies the u*x efficacy of an iaf_tum_2000 spike (on receptor_type 1)
 TUM_MODEL = "iaf_tum_2000"
 TUM_RECEPTOR = 1
 #: catalog neuron types NEST can run as iaf_tum_2000 targets (same dynamics as iaf_psc_exp)
@@ -389,8 +389,5 @@ class NestNetwork:
         times = np.asarray(events["times"], dtype=float) * self.dt
         limit = self.model.simulation.duration + 0.5 * self.dt
         keep = times <= limit
-        senders, times = senders[keep], times[keep]
-        order = np.lexsort((times, senders))  # by sender, then time: one pass instead of one per cell
-        senders, times = senders[order], times[order]
-        bounds = np.searchsorted(senders, np.append(self.nodes[population], np.iinfo(senders.dtype).max))
-        return [times[bounds[i]:bounds[i + 1]].copy() for i in range(len(self.nodes[population]))]
+        nodes = self.nodes[population]  # ascending node ids
+        return split_spikes(times[keep], np.searchsorted(nodes, senders[keep]), len(nodes))

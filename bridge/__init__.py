@@ -10,7 +10,16 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .backends.runner import simulate
-from .model import Model, from_dict, load
+from .model import Model
 from .result import Result
 
 __all__ = ["load", "from_dict", "simulate", "Model", "Result", "__version__"]
+
+
+def __getattr__(name: str):
+    # the loader (YAML, pint) is imported on first use: backend workers never need it
+    if name in ("load", "from_dict"):
+        from .model import loader
+
+        return getattr(loader, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,13 +1,15 @@
 """Run a backend on a model in its own subprocess.
 
 NEST's kernel and NEURON's loaded mechanisms are process-global, so every run gets a fresh Python
-process (``python -m bridge.backends.worker``).  The model travels as its (overridden) document,
+process (``python -m bridge.backends.worker``).  The validated model travels pickled, so the worker
+neither validates it again nor redraws its connections and input trains (nor imports the loader);
 the result comes back as an NPZ file; an error comes back as one JSON line with its exit code.
 """
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -19,19 +21,22 @@ from ..result import Result
 
 
 def job_for(model: Model, backend: str, dt: float | None = None, options: dict[str, Any] | None = None) -> dict:
-    """The JSON-able description of one run."""
-    document = json.loads(json.dumps(model.document, default=str))
+    """Everything the worker needs for one run; with ``dt`` (ms) the model is rebuilt at that step."""
     if dt is not None:
+        from ..model import from_dict
+
+        document = json.loads(json.dumps(model.document, default=str))
         document.setdefault("simulation", {})["dt"] = f"{dt!r} ms"
-    return {"document": document, "source": model.source, "backend": backend, "options": options or {}}
+        model = from_dict(document, model.source)
+    return {"model": model, "backend": backend, "options": options or {}}
 
 
 def start(model: Model, backend: str, dt: float | None = None, options: dict[str, Any] | None = None):
     """Start a run in a subprocess; returns a handle for :func:`finish`."""
     workdir = tempfile.mkdtemp(prefix="bridge-run-")
-    job_file = os.path.join(workdir, "job.json")
-    with open(job_file, "w", encoding="utf-8") as handle:
-        json.dump(job_for(model, backend, dt, options), handle)
+    job_file = os.path.join(workdir, "job.pickle")
+    with open(job_file, "wb") as handle:
+        pickle.dump(job_for(model, backend, dt, options), handle, protocol=pickle.HIGHEST_PROTOCOL)
     out_file = os.path.join(workdir, "result.npz")
     process = subprocess.Popen([sys.executable, "-m", "bridge.backends.worker", job_file, out_file],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

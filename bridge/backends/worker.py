@@ -1,21 +1,25 @@
-"""Subprocess entry point: ``python -m bridge.backends.worker JOB.json OUT.npz``."""
+"""Subprocess entry point: ``python -m bridge.backends.worker JOB.pickle OUT.npz``.
+
+The job is written by :mod:`bridge.backends.runner` in a private temporary directory: the built
+:class:`~bridge.model.Model`, the backend name and its options.
+"""
 from __future__ import annotations
 
 import json
+import pickle
 import sys
 import time
 import traceback
 
-from ..model import from_dict
 from ..model.errors import ModelError, UnsupportedError
 from .base import get_backend
 
 
 def main(job_file: str, out_file: str) -> int:
-    with open(job_file, encoding="utf-8") as handle:
-        job = json.load(handle)
+    with open(job_file, "rb") as handle:
+        job = pickle.load(handle)
     try:
-        model = from_dict(job["document"], job["source"])
+        model = job["model"]
         backend = get_backend(job["backend"])
         for key, value in job.get("options", {}).items():
             if key.startswith("_") or not hasattr(backend, key) or callable(getattr(backend, key)):

@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--convergence", action="store_true",
                          help="rerun at dt, dt/2, dt/4 and report the observed order of convergence")
     compare.add_argument("--dt", type=float, metavar="MS", help="override the time step (ms)")
+    compare.add_argument("--rerun-reference", action="store_true",
+                         help="run the reference solver even if the cache holds its result for this exact "
+                              "model, dt, options and bridge version")
     _add_backend_options(compare)
 
     commands.add_parser("info", help="list backends, their versions and what each supports")
@@ -195,9 +198,10 @@ def _compare(args) -> int:
     backends = [b.strip() for b in args.backends.split(",")] if args.backends else None
     print(f"comparing {args.model} ...", file=sys.stderr, flush=True)
     comparison = compare(args.model, backends, args.set, pairwise=args.pairwise, dt=args.dt,
-                         progress=default_progress, options=_backend_options(args))
+                         progress=default_progress, options=_backend_options(args),
+                         reuse_reference=not args.rerun_reference)
     if args.convergence:
-        convergence(comparison, progress=default_progress)
+        convergence(comparison, progress=default_progress, reuse_reference=not args.rerun_reference)
     print(table(comparison))
     if args.report:
         files = write(comparison, args.report)

@@ -70,44 +70,76 @@ def split_overrides(overrides: Iterable[str], backends: Sequence[str]) -> tuple[
     return common, specific
 
 
+#: start order when several backends wait for a core: the ones with the longest fixed start-up
+#: first (Brian2 imports for about 1 s and loads its compiled code; the reference integrates at
+#: tight tolerance), so that the short runs fill the other cores meanwhile
+START_ORDER = ("brian2", REFERENCE, "neuron", "nest")
+
+
 def run_backends(models: dict[str, Model], dt: float | None = None, jobs: int | None = None,
-                 progress: Callable[[str], None] | None = None, options: dict | None = None
+                 progress: Callable[[str], None] | None = None, options: dict | None = None,
+                 on_result: Callable[[str, Result], None] | None = None, reuse_reference: bool = True
                  ) -> tuple[dict[str, Result], dict[str, str], dict[str, str]]:
     """Run ``models[backend]`` on each backend, at most ``jobs`` subprocesses at a time.
 
+    ``on_result(backend, result)`` is called as each run finishes, while the others still run.  With
+    ``reuse_reference`` a cached reference result of the same run is used instead of running it
+    again (see :mod:`bridge.harness.reference_cache`).
     Returns (results, unsupported reasons, failure messages), each keyed by backend.
     """
+    from . import reference_cache
+
     jobs = jobs or os.cpu_count() or 1
-    queue = list(models)
-    running: list[tuple[str, object, float]] = []
+    options = options or {}
     results, unsupported, failed = {}, {}, {}
     done = 0
+
+    def finished(name: str, status: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(f"[{done}/{len(models)}] {name}: {status}")
+
+    def accept(name: str, result: Result) -> None:
+        results[name] = result
+        if on_result:
+            on_result(name, result)
+
+    cached = reference_cache.load(models[REFERENCE], dt, options.get(REFERENCE)) \
+        if reuse_reference and REFERENCE in models else None
+    if cached is not None:
+        accept(REFERENCE, cached)
+        finished(REFERENCE, "reused from the cache (--rerun-reference to run it again)")
+    rank = {name: i for i, name in enumerate(START_ORDER)}
+    queue = sorted((name for name in models if name not in results), key=lambda n: rank.get(n, len(rank)))
+    running: list[tuple[str, object, float]] = []
     while queue or running:
         while queue and len(running) < jobs:
             name = queue.pop(0)
-            running.append((name, start(models[name], name, dt, (options or {}).get(name)), time.perf_counter()))
+            running.append((name, start(models[name], name, dt, options.get(name)), time.perf_counter()))
         # take whichever run finished first (waiting for the oldest left a core idle meanwhile)
-        finished = next((entry for entry in running if entry[1][0].poll() is not None), None)
-        if finished is None:
+        entry = next((entry for entry in running if entry[1][0].poll() is not None), None)
+        if entry is None:
             time.sleep(0.01)
             continue
-        running.remove(finished)
-        name, handle, began = finished
+        running.remove(entry)
+        name, handle, began = entry
         try:
-            results[name] = finish(handle)
-            status = f"ok ({time.perf_counter() - began:.1f} s)"
+            result = finish(handle)
         except UnsupportedError as exc:
             unsupported[name] = exc.reason
-            status = f"unsupported: {exc.reason}"
+            finished(name, f"unsupported: {exc.reason}")
         except ModelError:
             raise
         except BackendFailure as exc:
             failed[name] = str(exc)
-            status = "FAILED"
-        done += 1
-        if progress:
-            progress(f"[{done}/{len(models)}] {name}: {status}")
-    return results, unsupported, failed
+            finished(name, "FAILED")
+        else:
+            finished(name, f"ok ({time.perf_counter() - began:.1f} s)")
+            if name == REFERENCE:
+                reference_cache.store(models[name], result, dt, options.get(name))
+            accept(name, result)
+    return {name: results[name] for name in models if name in results}, unsupported, failed
 
 
 def judge(model: Model, reference: Result, other: Result, backend: str, against: str = REFERENCE) -> list[Check]:
@@ -168,10 +200,11 @@ def judge(model: Model, reference: Result, other: Result, backend: str, against:
 def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | None = None,
             overrides: Iterable[str] = (), pairwise: bool = False, dt: float | None = None,
             progress: Callable[[str], None] | None = None, options: dict | None = None,
-            reference: Result | None = None) -> Comparison:
+            reference: Result | None = None, reuse_reference: bool = True) -> Comparison:
     """Run a model on ``backends`` (default: all known) and compare each with the reference
     (and every pair when ``pairwise``).  ``overrides`` may be ``backend:path=value`` to perturb
-    one backend only.  A ``reference`` result already computed for the same model and dt is reused."""
+    one backend only.  A ``reference`` result already computed for the same model and dt is reused;
+    so is a cached one unless ``reuse_reference`` is False."""
     backends = list(backends or available_backends())
     if REFERENCE not in backends and reference is None:
         backends.insert(0, REFERENCE)
@@ -183,14 +216,22 @@ def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | 
         base = load(path_or_model, common)
         models = {b: load(path_or_model, common + specific[b]) if specific[b] else base for b in backends}
     began = time.perf_counter()
-    results, unsupported, failed = run_backends(models, dt, progress=progress, options=options)
+    # each backend is judged as soon as it and the reference are in, while the others still run
+    arrived: dict[str, Result] = {REFERENCE: reference} if reference is not None else {}
+    judged: dict[str, list[Check]] = {}
+
+    def on_result(name: str, result: Result) -> None:
+        arrived[name] = result
+        if REFERENCE in arrived:
+            for other in arrived:
+                if other != REFERENCE and other not in judged:
+                    judged[other] = judge(base, arrived[REFERENCE], arrived[other], other)
+
+    results, unsupported, failed = run_backends(models, dt, progress=progress, options=options,
+                                                on_result=on_result, reuse_reference=reuse_reference)
     if reference is not None:
         results = {REFERENCE: reference, **results}
-    checks: list[Check] = []
-    if REFERENCE in results:
-        for name, result in results.items():
-            if name != REFERENCE:
-                checks += judge(base, results[REFERENCE], result, name)
+    checks = [check for name in results for check in judged.get(name, [])]
     if pairwise:
         names = [n for n in results if n != REFERENCE]
         for i, a in enumerate(names):
@@ -206,7 +247,7 @@ def _reload(model: Model, overrides: list[str]) -> Model:
 
 
 def convergence(comparison: Comparison, factors: Sequence[int] = (1, 2, 4),
-                progress: Callable[[str], None] | None = None) -> list[dict]:
+                progress: Callable[[str], None] | None = None, reuse_reference: bool = True) -> list[dict]:
     """Rerun the non-reference backends and the reference at dt/f for each factor and report the
     max error per analog observable and the observed order log2(e_k / e_{k+1}).
 
@@ -223,7 +264,7 @@ def convergence(comparison: Comparison, factors: Sequence[int] = (1, 2, 4),
             results = comparison.results
         else:
             results, _, failed = run_backends({b: model for b in [REFERENCE] + backends}, dt=dt, progress=progress,
-                                              options=comparison.options)
+                                              options=comparison.options, reuse_reference=reuse_reference)
             if REFERENCE not in results:
                 raise BackendFailure(f"reference failed at dt = {dt:g} ms: {failed.get(REFERENCE)}")
         for backend in backends:

@@ -19,25 +19,31 @@ NATIVE = {"nest": "nest_native.py", "neuron": "neuron_native.py", "brian2": "bri
 
 def run_one(kind: str, backend: str, model: str, n: int, cache: str, timeout: float = 3600) -> dict:
     """One run in a fresh process: ``kind`` is ``bridge`` or ``native``; ``cache`` the directory holding
-    compiled code (BRIDGE_CACHE_DIR / NATIVE_CACHE_DIR).  Returns the script's JSON record plus the
-    process wall time and ``setup_total_s`` = wall - simulate (interpreter start, imports, model
-    building, code generation, compilation, result handling: everything but the simulation)."""
-    env = dict(os.environ, BRIDGE_CACHE_DIR=cache, NATIVE_CACHE_DIR=cache, PYTHONUNBUFFERED="1")
+    compiled code (BRIDGE_CACHE_DIR / NATIVE_CACHE_DIR).  See :func:`run_measured` for the record."""
     if kind == "bridge":
         command = [PYTHON, str(ROOT / "benchmarks" / "bridge_run.py"), backend, model]
     else:
         command = [PYTHON, str(ROOT / "benchmarks" / "native" / NATIVE[backend]), model]
     if model == "ei":
         command.append(str(n))
+    cwd = ROOT / "benchmarks" / "native" if kind == "native" else ROOT
+    return run_measured(command, "BRIDGE " if kind == "bridge" else "NATIVE ", cache, cwd, timeout)
+
+
+def run_measured(command: list[str], tag: str, cache: str, cwd: Path = ROOT, timeout: float = 3600) -> dict:
+    """Run ``command`` in a fresh process with BRIDGE_CACHE_DIR = NATIVE_CACHE_DIR = ``cache``.  Returns
+    the JSON record of its last line starting with ``tag`` plus the process wall time,
+    ``setup_total_s`` = wall - simulate (interpreter start, imports, model building, code generation,
+    compilation, result handling: everything but the simulation), the files it added to the cache
+    and the load average."""
+    env = dict(os.environ, BRIDGE_CACHE_DIR=cache, NATIVE_CACHE_DIR=cache, PYTHONUNBUFFERED="1")
     before = cache_files(cache)
     started = time.perf_counter()
-    process = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
-                             cwd=str(ROOT / "benchmarks" / "native") if kind == "native" else str(ROOT))
+    process = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=str(cwd))
     wall = time.perf_counter() - started
-    tag = "BRIDGE " if kind == "bridge" else "NATIVE "
     lines = [ln for ln in process.stdout.splitlines() if ln.startswith(tag)]
     if process.returncode != 0 or not lines:
-        raise RuntimeError(f"{kind} {backend} {model} {n} failed ({process.returncode}):\n"
+        raise RuntimeError(f"{' '.join(command[1:])} failed ({process.returncode}):\n"
                            + "\n".join((process.stdout + process.stderr).strip().splitlines()[-20:]))
     record = json.loads(lines[-1][len(tag):])
     record.update(wall_s=wall, setup_total_s=wall - record["simulate_s"],

@@ -1,5 +1,5 @@
-"""Assemble benchmarks/results/README.md from the JSON results of overhead.py, scaling.py, harness.py
-(and cold_warm.py): machine description, the tables, and every ratio against its target.
+"""Assemble benchmarks/results/README.md from the JSON results of overhead.py, scaling.py, harness.py,
+spine.py (and cold_warm.py): machine description, the tables, and every ratio against its target.
 
     python benchmarks/report.py
 """
@@ -60,6 +60,8 @@ def ratios(overhead, scaling, harness) -> list[str]:
     if harness:
         text += ["Harness: " + "; ".join(f"{m}: compare / slowest single backend ({r['slowest_backend']}) = "
                                          f"{r['ratio_to_slowest']:.2f} {mark(r['meets'])} (<= 1.2)"
+                                         + (f", with --rerun-reference {r['rerun_ratio_to_slowest']:.2f}"
+                                            if "rerun_ratio_to_slowest" in r else "")
                                          for m, r in harness["results"].items()), ""]
     return text
 
@@ -71,15 +73,16 @@ def main() -> int:
            "resident set size (max RSS) of the simulating process.  The machine is shared with other work: "
            "bridge and native runs alternate so that load affects both alike; the load average is recorded "
            "with every run in the JSON files.", ""]
-    overhead, scaling, harness = load("overhead"), load("scaling"), load("harness")
-    for title, data in (("Adapter overhead", overhead), ("Scaling", scaling), ("Harness", harness)):
+    overhead, scaling, harness, spine = load("overhead"), load("scaling"), load("harness"), load("spine")
+    for title, data in (("Adapter overhead", overhead), ("Scaling", scaling), ("Harness", harness),
+                        ("Spine model", spine)):
         if not data:
             out += [f"## {title}", "", "(not run)", ""]
             continue
         m, after = data["machine"], data.get("machine_after", {})
         out += [f"## {title}", "", f"Machine: {machine_text(m)}.  Load average (1, 5, 15 min) at start "
                 f"{[round(x, 2) for x in m['load_average']]}, at end {[round(x, 2) for x in after.get('load_average', [])]}.",
-                "", f"Command: `python benchmarks/{ {'Adapter overhead': 'overhead', 'Scaling': 'scaling', 'Harness': 'harness'}[title]}.py` "
+                "", f"Command: `python benchmarks/{ {'Adapter overhead': 'overhead', 'Scaling': 'scaling', 'Harness': 'harness', 'Spine model': 'spine'}[title]}.py` "
                 f"with {data['args']}.", "", data.get("table", "(incomplete run)"), ""]
         if title == "Adapter overhead":
             out += ["Setup = process wall time minus simulation time (interpreter start, imports, model building, "
@@ -91,6 +94,17 @@ def main() -> int:
             out += ["![scaling](scaling.png)", ""]
         if title == "Harness":
             out += ["![harness](harness.png)", ""]
+        if title == "Spine model":
+            out += ["`models/spine_4xhfs.yaml` (204 species, 262 reactions, the full 4xHFS protocol, 5000 s) on NEURON "
+                    "(generated KINETIC mechanism, CVODE rtol 1e-8, atol 1e-14 nM) and the reference solver (SciPy BDF, "
+                    "rtol 1e-10, atol 1e-10 nM), each run a fresh process (`bridge.simulate`, whose worker is a second "
+                    "process).  Backend setup and simulate are the worker's `setup_s` and `simulate_s` (the reference "
+                    "reports all of its integration as simulate); wall - simulate is everything else (interpreter "
+                    "start, imports, loading the model, the worker's start, results).  Peak RSS is the worker's, and "
+                    "in the cold run that of the mechanism compilation (nocmodl, gcc) if larger.  Cold = empty cache "
+                    "directory (NEURON generates and compiles the mechanism); warm = median of the repeats, "
+                    "compiled / new cache files must be false / 0.  g_ampa is read at the protocol onset (4040 s) "
+                    "and at the end (5000 s).", "", "![spine](spine.png)", ""]
     out += ratios(overhead, scaling, harness)
     if NOTES.exists():
         out += [NOTES.read_text()]

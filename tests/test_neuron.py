@@ -13,6 +13,7 @@ Measured deviations (NEURON 9.0.2, RK4 point-neuron mechanisms, recorded when th
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -219,6 +220,14 @@ def test_second_simulation_compiles_nothing():
     bridge.simulate(model, backend="neuron")
     again = bridge.simulate(model, backend="neuron")
     assert again.metadata["compiled"] is False
+
+
+def test_a_run_loads_only_the_mechanisms_of_its_model():
+    """One library per mechanism the model uses (NEURON's tables for all of mod/ cost ~1.3 MiB)."""
+    result = bridge.simulate(bridge.load(MODELS / "cond_lif_poisson.yaml"), backend="neuron")
+    libraries = [Path(p.strip()) for p in result.metadata["library"].split(",")]
+    assert [json.loads((p.parents[1] / neuron_build.MANIFEST).read_text())["sources"]
+            for p in libraries] == [["bridge_lif_cond_exp.mod"]]
 
 
 def test_concurrent_builds_share_one_entry(fresh_cache, small_sources):

@@ -36,6 +36,9 @@ class Backend:
     synapse_types: ClassVar[frozenset[str]] = frozenset()
     stimulus_types: ClassVar[frozenset[str]] = frozenset()
     unsupported_reasons: ClassVar[dict[str, str]] = {}
+    #: set by the worker process, whose model is a private copy: :meth:`run` may then free the
+    #: model's bulk arrays (connection pairs, input trains) once the simulator holds its own copy
+    release_model_arrays: bool = False
 
     @classmethod
     def version(cls) -> str:

@@ -27,6 +27,7 @@ def main(job_file: str, out_file: str) -> int:
                                  "an option the backend documents (see README)", "command line")
             setattr(backend, key, value)
         backend.check(model)
+        backend.release_model_arrays = True  # nothing else in this process uses the model's arrays
         started = time.perf_counter()
         result = backend.run(model)
         result.metadata.setdefault("wall_s", time.perf_counter() - started)

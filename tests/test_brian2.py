@@ -223,3 +223,88 @@ def test_generated_code_comes_from_the_catalog():
     assert "I_syn_ex_post += 1.0*weight_syn*_efficacy" in code.splitlines()
     assert gen.translate("decay(h, tau)") == "(int(tau > 0)*exp(-h/(tau + int(tau <= 0))))"
     assert "clip(V_m, -inf, V_peak)" in gen.neuron_equations(NEURONS["adex"])  # located: capped RHS
+
+
+# ------------------------------------------------------------------ shared objects and constants
+def shared_objects_model() -> bridge.Model:
+    """Two populations of one type (one Brian2 group), a third one alone, a spike source with two
+    spikes in one step, projections of one code into both populations (one Synapses object)."""
+    tm = {"type": "tsodyks2", "U": 0.3, "tau_rec": "200 ms", "tau_fac": "20 ms"}
+    return bridge.from_dict({
+        "name": "shared_objects",
+        "simulation": {"duration": "200 ms", "dt": "0.1 ms", "seed": 3},
+        "populations": {"A": {"type": "lif_psc_exp", "size": 3, "parameters": {"V_th": "-66 mV"}},
+                        "B": {"type": "lif_psc_exp", "size": 4, "parameters": {"V_th": "-66 mV"},
+                              "initial": {"V_m": "-68 mV"}},
+                        "C": {"type": "lif_psc_exp", "size": 2, "parameters": {"V_th": "-67 mV"}}},
+        "stimuli": {"dA": {"type": "dc_step", "target": "A", "amplitude": "300 pA", "start": "20 ms",
+                           "indices": [0]},
+                    "dB": {"type": "dc_step", "target": "B", "amplitude": "200 pA", "start": "50 ms",
+                           "stop": "150 ms"},
+                    "tr": {"type": "spike_times", "times": [[5.0, 5.0, 20.0], [7.0, 30.0], [12.0]]},
+                    "po": {"type": "poisson", "size": 4, "rate": "80 Hz"}},
+        "projections": {
+            "trA": {"source": "tr", "target": "A", "rule": "one_to_one", "weight": "300 pA", "delay": "0.1 ms"},
+            "poA": {"source": "po", "target": "A", "weight": "200 pA", "delay": "1 ms", "synapse": tm},
+            "poB": {"source": "po", "target": "B", "weight": "200 pA", "delay": "1 ms", "synapse": tm},
+            "poB3": {"source": "po", "target": "B", "weight": "150 pA", "delay": "1 ms",
+                     "synapse": {"type": "tsodyks3", "U": 0.4, "tau_psc": "2 ms", "tau_rec": "300 ms",
+                                 "tau_fac": "0 ms"}},
+            "AB": {"source": "A", "target": "B", "weight": "100 pA", "delay": "2 ms",
+                   "synapse": {"type": "tsodyks2", "U": 0.5, "tau_rec": "100 ms", "tau_fac": "0 ms"}},
+            "AC": {"source": "A", "target": "C", "weight": "-50 pA", "delay": "1 ms"},
+            "BA": {"source": "B", "target": "A", "weight": "-80 pA", "delay": "1 ms"},
+        },
+        "recordings": {"A": {"population": "A", "spikes": True, "variables": ["V_m", "I_syn_ex"]},
+                       "B": {"population": "B", "spikes": True, "variables": ["V_m", "I_syn_in"],
+                             "indices": [1, 3]},
+                       "C": {"population": "C", "spikes": True}},
+    })
+
+
+def test_shared_groups_and_chunked_connections_change_nothing(monkeypatch):
+    """Populations sharing a NeuronGroup, projections sharing a Synapses object, one spike source
+    group and connections made in small chunks give the results of one object per model object."""
+    from bridge.backends import brian2 as backend
+
+    def run() -> bridge.Result:
+        runner = backend.Brian2Backend()
+        runner.target = "numpy"
+        return runner.run(shared_objects_model())
+
+    shared = run()
+    with monkeypatch.context() as patch:
+        patch.setattr(backend, "CONNECT_CHUNK", 2)
+        chunked = run()
+    with monkeypatch.context() as patch:
+        patch.setattr(backend.Brian2Network, "_population_sets",
+                      lambda self, continuous: [[p] for p in self.model.populations.values()])
+        patch.setattr(backend.Brian2Network, "_projection_sets",
+                      lambda self: [[p] for p in self.model.projections.values()])
+        separate = run()
+    assert sum(len(t) for t in shared.spike_trains["A"]) > 10 and sum(len(t) for t in shared.spike_trains["B"]) > 10
+    for other in (chunked, separate):
+        for population, trains in shared.spike_trains.items():
+            for mine, theirs in zip(trains, other.spike_trains[population]):
+                np.testing.assert_array_equal(mine, theirs)
+        for key, signal in shared.signals.items():
+            np.testing.assert_allclose(signal.values, other.signals[key].values, rtol=0, atol=1e-12)
+
+
+def test_uniform_quantities_are_constants():
+    """Uniform parameters, the weight and states a spike never changes are namespace constants;
+    only what varies or changes is stored per connection."""
+    from bridge.backends import brian2_codegen as gen
+    from bridge.catalog import SYNAPSES
+
+    depressing = gen.event_synapse_code(SYNAPSES["tsodyks2"], {"U": 0.5, "tau_rec": 200.0, "tau_fac": 0.0},
+                                        {"u": 0.5, "x": 1.0}, 2.0, "g_ex", 1.0)
+    assert depressing.model.splitlines() == ["x_syn : 1", "t_last_syn : second"]  # u = U, first from t_last
+    assert depressing.namespace == {"u_syn": 0.5, "U_syn": 0.5, "tau_rec_syn": 200.0, "tau_fac_syn": 0.0,
+                                    "weight_syn": 2.0}
+    facilitating = gen.event_synapse_code(SYNAPSES["tsodyks2"], {"U": 0.5, "tau_rec": 200.0, "tau_fac": 50.0},
+                                          {"u": 0.5, "x": 1.0}, np.array([1.0, 2.0]), "g_in", -1.0)
+    assert {"u_syn : 1", "x_syn : 1", "weight_syn : 1 (constant)"} <= set(facilitating.model.splitlines())
+    np.testing.assert_array_equal(facilitating.values["weight_syn"], [-1.0, -2.0])
+    static = gen.event_synapse_code(SYNAPSES["static"], {}, {}, 4.0, "g_in", -1.0)
+    assert (static.model, static.on_pre, static.namespace) == ("", "g_in_post += weight_syn", {"weight_syn": -4.0})

@@ -35,6 +35,16 @@ crossing (linear interpolation of V, one Euler step over the remainder:
 This is an approximation of the reference's located reset (QIF and Izhikevich test cells: every
 spike within one step of the reference).
 
+Cost over a hand-written script: quantities with one value across a population or projection
+(parameters, the weight, synaptic states a spike never changes) are namespace constants, not
+per-cell/per-connection arrays (:func:`.brian2_codegen.event_synapse_code`); populations of one type
+and parameter set share one ``NeuronGroup`` (as subgroups), event projections with the same code
+from one source into different populations share one ``Synapses`` object, all spike sources are one
+``SpikeGeneratorGroup``, a shared group has one ``SpikeMonitor``, and monitors sampling every step
+use the default clock.  Each of these keeps every target's inputs and their order, so results are
+those of one object per model object up to round-off (Brian2 hoists constant subexpressions out of
+its loops).  Connections are made in chunks (:data:`CONNECT_CHUNK`) into pre-sized arrays.
+
 Reaction-network models (``model.network`` set) are run by :mod:`.brian2_network`, which refuses
 networks too stiff for an explicit method at the model's dt.
 
@@ -66,6 +76,8 @@ TARGETS = ("numpy", "cython", "cpp_standalone")
 SCHEDULE = ["start", "groups", "synapses", "thresholds", "resets", "end"]
 LINEAR_METHOD = "exact"
 NONLINEAR_METHOD = "rk4"
+CONNECT_CHUNK = 1 << 21
+"""Connections per ``Synapses.connect`` call (see :meth:`Brian2Network._connect`)."""
 
 
 class Brian2Backend(Backend):
@@ -122,7 +134,7 @@ class Brian2Backend(Backend):
             return result
         started = time.perf_counter()
         _configure(b2, self.target, model)
-        build = Brian2Network(b2, model, self.method)
+        build = Brian2Network(b2, model, self.method, release_model_arrays=self.release_model_arrays)
         if self.target == "cpp_standalone":
             built = time.perf_counter()
             _run_standalone(b2, build, model, self.method)
@@ -228,28 +240,55 @@ class Brian2Network:
     model: Model
     method_override: str | None
     groups: dict[str, Any] = field(default_factory=dict)
-    sources: dict[str, tuple[Any, int]] = field(default_factory=dict)
+    sources: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # name -> (offset, size, layers)
+    source_group: Any = None
+    shared_spikes: dict[str, tuple[Any, int, int]] = field(default_factory=dict)
+    clocks: dict[float, Any] = field(default_factory=dict)
     synapses: dict[str, Any] = field(default_factory=dict)
     recorders: list[_Recorder] = field(default_factory=list)
     methods: dict[str, str] = field(default_factory=dict)
     collected: dict[str, Any] = field(default_factory=dict)
+    #: free each event projection's pairs and each spike source's trains once Brian2 holds them (the
+    #: model is the worker's private copy): 8 B per synapse, 8 B per input spike
+    release_model_arrays: bool = False
 
     def __post_init__(self) -> None:
         b2 = self.b2
         self.dt = self.model.simulation.dt
         self.run_time = (self.model.simulation.duration + self.dt) * b2.ms
+        self.placement: dict[str, tuple[Any, int]] = {}  # population -> (its NeuronGroup, first index)
         objects: list[Any] = []
         continuous = self._continuous_currents()
-        for name, population in self.model.populations.items():
-            objects += self._neuron_group(population, continuous.get(name, []))
-        for name, stimulus in self.model.spike_sources().items():
-            objects.append(self._spike_source(name, stimulus.trains))
-        for projection in self.model.projections.values():
-            objects += self._projection(projection)
+        for members in self._population_sets(continuous):
+            objects += self._neuron_group(members, continuous.get(members[0].name, []))
+        sources = self.model.spike_sources()
+        if sources:
+            objects.append(self._spike_sources(sources))
+            if self.release_model_arrays:
+                for stimulus in sources.values():
+                    stimulus.release_trains()
+        for projections in self._projection_sets():
+            objects += self._projection(projections)
+        objects += self._spike_monitors()
         for recording in self.model.recordings.values():
             objects += self._recorder(recording)
         self.network = b2.Network(objects)
         self.network.schedule = SCHEDULE
+
+    def _population_sets(self, continuous: dict[str, list[str]]) -> list[list[Population]]:
+        """Populations simulated by one NeuronGroup each (as subgroups, in model order).
+
+        Brian2 calls every code object from Python at every step, so populations of one type with
+        the same parameters share a group (as in a hand-written script): the same per-cell
+        arithmetic, fewer objects.  Populations receiving continuous-synapse currents stay alone.
+        """
+        sets: dict[Any, list[Population]] = {}
+        for population in self.model.populations.values():
+            values = tuple(sorted((k, gen.uniform(v)) for k, v in population.parameters.items()))
+            mergeable = population.name not in continuous and all(v is not None for _, v in values)
+            key = (population.type, values) if mergeable else ("alone", population.name)
+            sets.setdefault(key, []).append(population)
+        return list(sets.values())
 
     # ------------------------------------------------------------------ neurons
     def _continuous_currents(self) -> dict[str, list[str]]:
@@ -269,31 +308,53 @@ class Brian2Network:
         """What Brian2 gets as ``method``: the disk-cached ``exact`` solver, or the method name."""
         return CachedMethod(method) if method == LINEAR_METHOD else method
 
-    def _neuron_group(self, population: Population, currents: list[str]) -> list[Any]:
-        b2, kind = self.b2, population.neuron_type
+    def _neuron_group(self, members: list[Population], currents: list[str]) -> list[Any]:
+        b2, kind = self.b2, members[0].neuron_type
         method = self._method(kind.linear and not currents)
-        self.methods[population.name] = method
-        profiles, masks = self._dc_inputs(population)
+        size = sum(p.size for p in members)
+        profiles: dict[str, np.ndarray] = {}
+        masks: dict[str, np.ndarray] = {}
+        offset = 0
+        for population in members:
+            self.methods[population.name] = method
+            member_profiles, member_masks = self._dc_inputs(population)
+            profiles.update(member_profiles)
+            for name, mask in member_masks.items():
+                masks[name] = np.zeros(size)
+                masks[name][offset:offset + population.size] = mask
+            offset += population.size
         options = _spiking_options(kind)
-        namespace = {f"dc_{name}": b2.TimedArray(profile, dt=self.dt * b2.ms) for name, profile in profiles.items()}
-        group = b2.NeuronGroup(population.size, gen.neuron_equations(kind, currents, [f"dcmask_{n}" for n in masks]),
-                               method=self._integrator(method), name=f"pop_{population.name}",
-                               namespace=namespace, **options)
-        values = {**population.parameters, **population.initial, **{c: 0.0 for c in currents}, "I_dc": 0.0,
-                  **{f"dcmask_{name}": mask for name, mask in masks.items()}}
+        namespace: dict[str, Any] = {f"dc_{name}": b2.TimedArray(profile, dt=self.dt * b2.ms)
+                                     for name, profile in profiles.items()}
+        # parameters with one value for the group are namespace constants, not per-cell arrays
+        first = members[0]
+        constants = {name: gen.uniform(value) for name, value in first.parameters.items()
+                     if gen.uniform(value) is not None}
+        namespace.update(constants)
+        name = "pop_" + _joined([p.name for p in members])
+        group = b2.NeuronGroup(size, gen.neuron_equations(kind, currents, [f"dcmask_{n}" for n in masks], constants),
+                               method=self._integrator(method), name=name, namespace=namespace, **options)
+        parameters = {k: v for k, v in first.parameters.items() if k not in constants}
+        values: dict[str, Any] = {**parameters, **{c: 0.0 for c in currents}, "I_dc": 0.0,
+                                  **{f"dcmask_{n}": mask for n, mask in masks.items()}}
+        initial = _concatenated([p.initial for p in members], [p.size for p in members])
+        values.update(initial)
         if kind.emits:
             values["last_emit"] = 0.0 * b2.ms
         if gen.located_probes(kind):
-            values.update({gen.STEP_START: population.initial[kind.membrane],
-                           gen.STEP_END: population.initial[kind.membrane]})
-        for name, value in values.items():
-            setattr(group, name, value)
+            values.update({gen.STEP_START: initial[kind.membrane], gen.STEP_END: initial[kind.membrane]})
+        for variable, value in values.items():
+            setattr(group, variable, value)
         if profiles:
-            code = "I_dc = " + " + ".join(f"dc_{name}(t)*dcmask_{name}" for name in profiles)
-            group.run_regularly(code, when="before_groups", name=f"dc_{population.name}")
+            code = "I_dc = " + " + ".join(f"dc_{n}(t)*dcmask_{n}" for n in profiles)
+            group.run_regularly(code, when="before_groups", name=f"dc_{name}")
         for slot, code in gen.located_probes(kind).items():
-            group.run_regularly(code, when=slot, name=f"{slot}_{population.name}")
-        self.groups[population.name] = group
+            group.run_regularly(code, when=slot, name=f"{slot}_{name}")
+        offset = 0
+        for population in members:
+            self.placement[population.name] = (group, offset)
+            self.groups[population.name] = group if len(members) == 1 else group[offset:offset + population.size]
+            offset += population.size
         return [group]
 
     def _dc_inputs(self, population: Population) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -312,48 +373,125 @@ class Brian2Network:
         return profiles, masks
 
     # ------------------------------------------------------------------ sources
-    def _spike_source(self, name: str, trains: list[np.ndarray]) -> Any:
-        """A SpikeGeneratorGroup emitting at clock ``t_s - dt``; trains with several spikes in one
-        step are spread over ``layers`` copies of the source (index + layer*size)."""
+    def _spike_sources(self, sources: dict[str, Any]) -> Any:
+        """One SpikeGeneratorGroup for every spike source, each emitting at clock ``t_s - dt``.
+
+        Source ``k`` occupies the block ``[offset_k, offset_k + size_k*layers_k)``: a train with
+        several spikes in one step is spread over ``layers_k`` copies of the source (index +
+        layer*size_k)."""
         b2 = self.b2
-        size = len(trains)
-        layers = _max_multiplicity(trains)
-        # vectorised (a Python loop per spike took seconds for 10^6 spikes): the layer of a spike is
-        # the number of earlier spikes of its train on the same grid point (trains are sorted)
-        index = np.repeat(np.arange(size), [len(t) for t in trains])
-        ticks = np.rint(np.concatenate([np.asarray(t, dtype=float) for t in trains] or [np.empty(0)])
-                        / self.dt).astype(np.int64)
-        position = np.arange(len(ticks))
-        new_run = np.ones(len(ticks), dtype=bool)
-        new_run[1:] = (index[1:] != index[:-1]) | (ticks[1:] != ticks[:-1])
-        layer = position - np.maximum.accumulate(np.where(new_run, position, 0))
-        indices, times = index + layer * size, (ticks - 1) * self.dt
-        group = b2.SpikeGeneratorGroup(size * layers, indices.astype(int), times * b2.ms,
-                                       name=f"src_{name}")
-        self.sources[name] = (group, layers)
+        indices, ticks, offset = [], [], 0
+        for name, stimulus in sources.items():
+            trains = stimulus.trains
+            size = len(trains)
+            layers = _max_multiplicity(trains)
+            # vectorised (a Python loop per spike took seconds for 10^6 spikes): the layer of a spike
+            # is the number of earlier spikes of its train on the same grid point (trains are sorted)
+            index = np.repeat(np.arange(size, dtype=np.int32), [len(t) for t in trains])
+            tick = np.rint(np.concatenate([np.asarray(t, dtype=float) for t in trains] or [np.empty(0)])
+                           / self.dt).astype(np.int32)
+            if layers > 1:
+                position = np.arange(len(tick))
+                new_run = np.ones(len(tick), dtype=bool)
+                new_run[1:] = (index[1:] != index[:-1]) | (tick[1:] != tick[:-1])
+                layer = position - np.maximum.accumulate(np.where(new_run, position, 0))
+                index = index + (layer * size).astype(np.int32)
+            index += np.int32(offset)
+            indices.append(index)
+            ticks.append(tick)
+            self.sources[name] = (offset, size, layers)
+            offset += size * layers
+        # Brian2 wants the spikes ordered by time, then index; sorting here (int32 keys) and passing
+        # ``sorted=True`` saves the copies Brian2's own sort would make (10^7 spikes at N = 16 000)
+        index, tick = np.concatenate(indices), np.concatenate(ticks)
+        del indices, ticks
+        order = np.lexsort((index, tick))
+        index, tick = index[order], tick[order]
+        del order
+        times = (tick - 1).astype(float)
+        del tick
+        times *= self.dt  # ms, as ((tick - 1)*dt)*ms before: the same spike times in seconds
+        times *= float(b2.ms)
+        group = b2.SpikeGeneratorGroup(offset, index, b2.Quantity(times, dim=b2.second.dim), sorted=True,
+                                       name="src_" + _joined(list(sources)))
+        self.source_group = group
         return group
 
     # ------------------------------------------------------------------ projections
-    def _projection(self, projection: Projection) -> list[Any]:
-        kind = projection.synapse.synapse_type
+    def _projection_sets(self) -> list[list[Projection]]:
+        """Projections simulated by one Synapses object each (in model order).
+
+        Event projections from one source whose generated code, delay and target group agree are
+        merged (tsodyks2 E->E and E->I become one object, as in a hand-written script) when their
+        targets are different populations, so that each target cell receives the same spikes in the
+        same order as before.  Continuous ones stay alone."""
+        sets: dict[Any, list[Projection]] = {}
+        for projection in self.model.projections.values():
+            kind = projection.synapse.synapse_type
+            if kind.continuous:
+                sets[("alone", projection.name)] = [projection]
+                continue
+            code = self._event_code(projection)
+            target_group = self.placement[projection.target][0]
+            source = "" if projection.source in self.sources else projection.source  # "": the spike sources
+            key = (source, target_group.name, projection.delay, code.model, code.on_pre,
+                   tuple(sorted(code.namespace.items())), code.clock)
+            members = sets.setdefault(key, [])
+            if any(m.target == projection.target for m in members):
+                sets[("alone", projection.name)] = [projection]
+            else:
+                members.append(projection)
+        return list(sets.values())
+
+    def _projection(self, projections: list[Projection]) -> list[Any]:
+        kind = projections[0].synapse.synapse_type
         if kind.continuous:
-            return self._continuous_projection(projection, kind)
-        return self._event_projection(projection, kind)
+            return self._continuous_projection(projections[0], kind)
+        return self._event_projection(projections)
 
-    def _endpoints(self, projection: Projection) -> tuple[Any, np.ndarray, np.ndarray]:
-        """Brian2 source group and (source, target) index arrays, replicated over source layers."""
+    def _endpoints(self, projection: Projection) -> tuple[Any, Any, Any]:
+        """Brian2 source group, target group (a shared group as a whole) and a function giving the
+        (source, target) int32 index arrays of connections ``[start, stop)`` of the projection,
+        replicated over the layers of a spike source (layer after layer)."""
         if projection.source in self.sources:
-            source, layers = self.sources[projection.source]
+            offset, size, layers = self.sources[projection.source]
+            source = self.source_group
         else:
-            source, layers = self.groups[projection.source], 1
-        size = self.model.size_of(projection.source)
-        i = np.concatenate([projection.pairs[:, 0] + layer * size for layer in range(layers)])
-        j = np.tile(projection.pairs[:, 1], layers)
-        return source, i, j
+            source, offset, size, layers = self.groups[projection.source], 0, 0, 1
+        target, first = self.placement[projection.target]
+        pairs = projection.pairs
+        n = len(pairs)
 
-    def _event_projection(self, projection: Projection, kind: SynapseType) -> list[Any]:
-        """Event synapse: the rule of ``kind`` (or of the source neuron's ``emits`` type) in on_pre."""
-        b2 = self.b2
+        def chunk(start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+            layer, start, stop = start // n, start % n, stop - (start // n) * n
+            pre = pairs[start:stop, 0].astype(np.int32) + np.int32(offset + layer * size)
+            post = pairs[start:stop, 1].astype(np.int32) + np.int32(first)
+            return pre, post
+
+        return source, target, (chunk, n * layers, n)
+
+    def _connect(self, synapses: Any, parts: list[tuple[Any, int, int]], target_offset: int) -> None:
+        """``connect`` in chunks of :data:`CONNECT_CHUNK` connections: Brian2 copies the index arrays
+        it is given several times, so one call for 10^7 connections costs GiBs of temporaries.  The
+        per-connection arrays are reserved at their final size first (they grow by doubling)."""
+        total = sum(count for _, count, _ in parts)
+        if self.b2.get_device().__class__.__name__ == "RuntimeDevice" and total:
+            for variable in [*synapses._registered_variables, synapses.variables["_synaptic_pre"],
+                             synapses.variables["_synaptic_post"]]:
+                variable.resize(total)
+                variable.resize(0)
+        for chunk, count, per_layer in parts:
+            start = 0
+            while start < count:  # chunks end at layer boundaries
+                stop = min(count, start + CONNECT_CHUNK, (start // per_layer + 1) * per_layer)
+                i, j = chunk(start, stop)
+                synapses.connect(i=i, j=j - np.int32(target_offset) if target_offset else j)
+                start = stop
+
+    def _event_code(self, projection: Projection) -> gen.EventSynapseCode:
+        """The generated code of an event projection: the rule of its synapse type (or of the source
+        neuron's ``emits`` type), uniform quantities as namespace constants."""
+        kind = projection.synapse.synapse_type
         target_type = self.model.populations[projection.target].neuron_type
         parameters, initial = dict(projection.synapse.parameters), dict(projection.synapse.initial)
         rename: dict[str, str] = {}
@@ -368,17 +506,36 @@ class Brian2Network:
             receptor, sign = target_type.receptors["excitatory"], 1.0
         else:
             receptor, sign = target_type.receptors["inhibitory"], float(target_type.inhibitory_sign)
-        source, i, j = self._endpoints(projection)
-        synapses = b2.Synapses(source, self.groups[projection.target],
-                               model=gen.event_synapse_equations(kind, list(parameters)),
-                               on_pre=gen.on_pre_code(kind, list(parameters), receptor, sign, rename),
-                               delay=(projection.delay - self.dt) * b2.ms, name=f"proj_{projection.name}",
-                               namespace={})
-        synapses.connect(i=i, j=j)
-        self._set_synapse_values(synapses, projection, parameters, initial)
-        setattr(synapses, gen.syn("t_last"), (projection.delay - self.dt) * b2.ms)
-        setattr(synapses, gen.syn("first"), 1.0)
-        self.synapses[projection.name] = synapses
+        recorded = any(r.projection == projection.name for r in self.model.recordings.values())
+        return gen.event_synapse_code(kind, parameters, initial, projection.weight, receptor, sign, rename,
+                                      keep_states=recorded)
+
+    def _event_projection(self, projections: list[Projection]) -> list[Any]:
+        """Event synapses of one or more merged projections (same code; see _projection_sets)."""
+        b2 = self.b2
+        first = projections[0]
+        code = self._event_code(first)
+        ends = [self._endpoints(p) for p in projections]
+        source = ends[0][0]
+        target = ends[0][1] if len(projections) > 1 else self.groups[first.target]
+        target_offset = 0 if len(projections) > 1 else self.placement[first.target][1]
+        name = "proj_" + _joined([p.name for p in projections])
+        synapses = b2.Synapses(source, target, model=code.model, on_pre=code.on_pre,
+                               delay=(first.delay - self.dt) * b2.ms, name=name, namespace=code.namespace)
+        self._connect(synapses, [e[2] for e in ends], target_offset)
+        counts = [len(p.pairs) * (self.sources[p.source][2] if p.source in self.sources else 1) for p in projections]
+        for variable in code.values:
+            per_member = [self._event_code(p).values[variable] for p in projections] if len(projections) > 1 \
+                else [code.values[variable]]
+            setattr(synapses, variable, _concatenated_values(per_member, counts))
+        if code.clock == "arrival":
+            setattr(synapses, gen.syn("t_last"), (first.delay - self.dt) * b2.ms)
+        elif code.clock == "sentinel":
+            setattr(synapses, gen.syn("t_last"), gen.FIRST_SENTINEL * b2.second)
+        for projection in projections:
+            self.synapses[projection.name] = synapses
+            if self.release_model_arrays:
+                projection.release_pairs()
         return [synapses]
 
     def _continuous_projection(self, projection: Projection, kind: SynapseType) -> list[Any]:
@@ -388,16 +545,20 @@ class Brian2Network:
         parameters = dict(projection.synapse.parameters)
         method = self._method(False)
         self.methods[projection.name] = method
-        source, i, j = self._endpoints(projection)
+        source, _, part = self._endpoints(projection)
+        everything = {**parameters, "weight": projection.weight}
+        constants = {name: gen.uniform(value) for name, value in everything.items() if gen.uniform(value) is not None}
         synapses = b2.Synapses(
             source, self.groups[projection.target],
             model=gen.continuous_synapse_equations(kind, list(parameters), f"I_{projection.name}",
-                                                   target_type.membrane),
+                                                   target_type.membrane, constants),
             on_pre=gen.pulse_on_pre(kind), delay=(projection.delay - self.dt) * b2.ms, method=self._integrator(method),
-            name=f"proj_{projection.name}", namespace={})
-        synapses.connect(i=i, j=j)
+            name=f"proj_{projection.name}", namespace={gen.syn(n): v for n, v in constants.items()})
+        self._connect(synapses, [part], 0)
         self._order_coupling(synapses, projection.name, self.groups[projection.target].order)
-        self._set_synapse_values(synapses, projection, parameters, dict(projection.synapse.initial))
+        for name, value in {**everything, **projection.synapse.initial}.items():
+            if name not in constants:
+                setattr(synapses, gen.syn(name), value)
         setattr(synapses, gen.syn("T"), 0.0)
         setattr(synapses, gen.syn("pulse_end"), -1.0 * b2.second)
         synapses.run_regularly(gen.pulse_step_end(kind), when="end", name=f"pulse_{projection.name}")
@@ -412,12 +573,6 @@ class Brian2Network:
         first.order = target_order - 3
         synapses.state_updater.order = target_order - 2
         second.order = target_order - 1
-
-    @staticmethod
-    def _set_synapse_values(synapses: Any, projection: Projection, parameters: dict[str, float],
-                            initial: dict[str, float]) -> None:
-        for name, value in {**parameters, **initial, "weight": projection.weight}.items():
-            setattr(synapses, gen.syn(name), value)
 
     # ------------------------------------------------------------------ recording
     def _recorder(self, recording: Recording) -> list[Any]:
@@ -434,17 +589,52 @@ class Brian2Network:
             else:
                 owner, variables = self.groups[recording.population], list(recording.variables)
             recorder.states = b2.StateMonitor(owner, variables, record=recording.indices,
-                                              dt=recording.interval * b2.ms, when="start",
+                                              clock=self._clock(recording.interval), when="start",
                                               name=f"rec_{recording.name}")
-        if recording.spikes:
+        if recording.spikes and recording.population not in self.shared_spikes:
             recorder.spikes = b2.SpikeMonitor(self.groups[recording.population], name=f"spk_{recording.name}")
         self.recorders.append(recorder)
         return [m for m in (recorder.states, recorder.spikes) if m is not None]
 
+    def _spike_monitors(self) -> list[Any]:
+        """One SpikeMonitor per shared NeuronGroup whose every population records its spikes."""
+        members: dict[str, list[str]] = {}
+        for population, (group, _) in self.placement.items():
+            members.setdefault(group.name, []).append(population)
+        wanted = {r.population for r in self.model.recordings.values() if r.spikes and not r.projection}
+        monitors = []
+        for name, populations in members.items():
+            if len(populations) > 1 and all(p in wanted for p in populations):
+                group = self.placement[populations[0]][0]
+                monitor = self.b2.SpikeMonitor(group, name=f"spk_{name}")
+                monitors.append(monitor)
+                for p in populations:
+                    self.shared_spikes[p] = (monitor, self.placement[p][1], self.model.populations[p].size)
+        return monitors
+
+    def _clock(self, interval: float) -> Any:
+        """The Brian2 clock of period ``interval`` (ms): the default clock when it is the time step,
+        else one shared clock per period.  (Each further clock costs Brian2's run loop a Python
+        check per step, which is comparable to a whole code object in a small model.)"""
+        if steps(interval, self.dt) == 1:
+            return self.b2.defaultclock
+        if interval not in self.clocks:
+            self.clocks[interval] = self.b2.Clock(dt=interval * self.b2.ms, name=f"clock_{len(self.clocks)}")
+        return self.clocks[interval]
+
     def collect(self) -> None:
         """Copy monitor contents to plain arrays (needed before a standalone device is reset)."""
+        shared: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for population, (monitor, offset, size) in self.shared_spikes.items():
+            if monitor.name not in shared:
+                shared[monitor.name] = (np.asarray(monitor.t / self.b2.ms), np.asarray(monitor.i))
+            times, cells = shared[monitor.name]
+            keep = (cells >= offset) & (cells < offset + size)
+            self.collected[population + "//shared spikes"] = (times[keep], cells[keep] - offset)
         for recorder in self.recorders:
             r = recorder.recording
+            if r.spikes and r.population in self.shared_spikes:
+                self.collected[r.name + "/spikes"] = self.collected[r.population + "//shared spikes"]
             if recorder.states is not None:
                 names = [gen.syn(v) if r.projection else v for v in r.variables]
                 values = {v: np.asarray(getattr(recorder.states, n)) for v, n in zip(r.variables, names)}
@@ -474,12 +664,35 @@ class Brian2Network:
                 for variable in r.variables:
                     result.signals[(r.owner, variable)] = Signal(
                         wanted, values[variable][:, rows].T.copy(), units[variable], list(r.indices))
-            if recorder.spikes is not None:
+            if r.name + "/spikes" in self.collected:
                 times, cells = self.collected[r.name + "/spikes"]
                 result.spike_trains[r.population] = _spike_trains(times + self.dt, cells,
                                                                   model.populations[r.population].size,
                                                                   model.simulation.duration, self.dt)
         return result
+
+
+def _joined(names: list[str]) -> str:
+    """Brian2 name part of an object shared by several model objects (each in one object only)."""
+    joined = "__".join(names)
+    return joined if len(joined) <= 48 else f"{names[0]}__and_{len(names) - 1}_more"
+
+
+def _concatenated(dicts: list[dict[str, Any]], sizes: list[int]) -> dict[str, Any]:
+    """Per-key values of several groups laid end to end: one scalar when all agree, else an array."""
+    return {key: _concatenated_values([d[key] for d in dicts], sizes) for key in dicts[0]}
+
+
+def _concatenated_values(values: list[Any], sizes: list[int]) -> Any:
+    """``values[k]`` (scalar, or array repeated to ``sizes[k]``) laid end to end, or the one scalar."""
+    scalars = [gen.uniform(v) if np.ndim(v) == 0 else None for v in values]
+    if all(v is not None for v in scalars) and len(set(scalars)) == 1:
+        return values[0]
+    parts = []
+    for value, size in zip(values, sizes):
+        array = np.asarray(value, dtype=float)
+        parts.append(np.full(size, float(array)) if array.ndim == 0 else np.resize(array, size))
+    return np.concatenate(parts)
 
 
 def _spiking_options(kind: NeuronType) -> dict[str, Any]:

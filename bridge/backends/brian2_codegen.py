@@ -15,7 +15,11 @@ target's ``V`` becomes ``V_m_post``) and the catalog functions get Brian2 equiva
 from __future__ import annotations
 
 import ast
-from typing import Mapping, Sequence
+import math
+from dataclasses import dataclass
+from typing import Any, Collection, Mapping, Sequence
+
+import numpy as np
 
 from ..catalog.base import NeuronType, Statements, SynapseType
 
@@ -27,41 +31,122 @@ _PLAIN_FUNCTIONS = {"log", "sqrt"}
 
 
 class _Renderer:
-    """Render a parsed catalog expression as a fully parenthesised Brian2 expression."""
+    """Render a parsed catalog expression as a fully parenthesised Brian2 expression.
 
-    def __init__(self, rename: Mapping[str, str]):
+    With ``known`` (catalog name -> value of a quantity that is one number across the group), the
+    renderer also folds what those values make trivial: ``0*e`` and ``e*0`` -> ``0.0``, ``1*e``,
+    ``e*1``, ``e/1``, ``e + 0``, ``0 + e``, ``e - 0`` -> ``e``, numbers combined with numbers, and
+    ``decay(h, tau)`` -> ``exp(-h/tau)`` (tau > 0) or ``0.0`` (tau = 0).  Every fold gives the same
+    IEEE result as the unfolded code for finite operands (``1*x``, ``x + 0`` and ``x/1`` are exact;
+    the guarded ``decay`` is ``1*exp(-h/(tau + 0))``).  Known names are still written as names (they
+    are namespace constants), so the generated code depends on the values only through the folds
+    (which zero/one/positive cases occur), never through the numbers themselves.  With
+    ``fold_ones=False`` a known name equal to 1 is kept (only literal ones are folded), so that code
+    generated for output does not change, and recompile, when a weight happens to be 1; the
+    analysis of :func:`event_synapse_code` folds them.
+    """
+
+    def __init__(self, rename: Mapping[str, str], known: Mapping[str, float] | None = None,
+                 fold_ones: bool = True):
         self.rename = rename
+        self.known = known
+        self.fold_ones = fold_ones
 
     def render(self, node: ast.AST) -> str:
+        return self.fold(node)[0]
+
+    def fold(self, node: ast.AST) -> tuple[str, float | None, bool]:
+        """(text, value if known, text is a plain number) of ``node``."""
         if isinstance(node, ast.Expression):
-            return self.render(node.body)
+            return self.fold(node.body)
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-            return repr(float(node.value))
+            return repr(float(node.value)), float(node.value), True
         if isinstance(node, ast.Name):
-            return self.rename.get(node.id, node.id)
+            text = self.rename.get(node.id, node.id)
+            number = _number(text)
+            if number is not None:
+                return repr(number), number, True
+            return text, (self.known or {}).get(node.id), False
         if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
-            return f"({self.render(node.left)} {_OPERATORS[type(node.op)]} {self.render(node.right)})"
+            return self.binary(node, self.fold(node.left), self.fold(node.right))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            return f"({'-' if isinstance(node.op, ast.USub) else '+'}{self.render(node.operand)})"
+            text, value, literal = self.fold(node.operand)
+            if isinstance(node.op, ast.USub):
+                value = None if value is None else -value
+                if literal and self.known is not None:
+                    return repr(value), value, True
+                return f"(-{text})", value, False
+            return (text, value, literal) if self.known is not None else (f"(+{text})", value, False)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-            return self.call(node.func.id, [self.render(a) for a in node.args])
+            return self.call(node.func.id, [self.fold(a) for a in node.args])
         raise ValueError(f"cannot translate {ast.dump(node)} to Brian2")
 
-    @staticmethod
-    def call(name: str, args: list[str]) -> str:
+    def binary(self, node: ast.BinOp, left, right) -> tuple[str, float | None, bool]:
+        op = type(node.op)
+        (lt, lv, ll), (rt, rv, rl) = left, right
+        value = None
+        if lv is not None and rv is not None:
+            try:
+                value = {ast.Add: lambda: lv + rv, ast.Sub: lambda: lv - rv, ast.Mult: lambda: lv * rv,
+                         ast.Div: lambda: lv / rv, ast.Pow: lambda: lv ** rv}[op]()
+            except (ZeroDivisionError, OverflowError):
+                value = None
+            if isinstance(value, complex):  # a negative number to a fractional power
+                value = None
+        if self.known is not None:
+            if ll and rl and value is not None and op is not ast.Pow:
+                return repr(float(value)), float(value), True
+            if op is ast.Mult and (lv == 0 or rv == 0):
+                return "0.0", 0.0, True
+            if op is ast.Mult and lv == 1 and (ll or self.fold_ones):
+                return right
+            if (op is ast.Mult or op is ast.Div) and rv == 1 and (rl or self.fold_ones):
+                return left
+            if op is ast.Add and lv == 0:
+                return right
+            if (op is ast.Add or op is ast.Sub) and rv == 0:
+                return left
+            if op is ast.Div and lv == 0 and rv not in (None, 0):
+                return "0.0", 0.0, True
+        return f"({lt} {_OPERATORS[op]} {rt})", value, False
+
+    def call(self, name: str, args: list) -> tuple[str, float | None, bool]:
+        texts = [a[0] for a in args]
+        values = [a[1] for a in args]
         if name == "exp" and len(args) == 1:
-            return f"exp(clip({args[0]}, -inf, {EXP_CLIP!r}))"
+            value = None if values[0] is None else math.exp(min(values[0], EXP_CLIP))
+            return f"exp(clip({texts[0]}, -inf, {EXP_CLIP!r}))", value, False
         if name == "decay" and len(args) == 2:
-            h, tau = args
-            return f"(int({tau} > 0)*exp(-{h}/({tau} + int({tau} <= 0))))"
+            (h, hv, _), (tau, tv, _) = args
+            if self.known is not None and tv is not None:
+                if tv <= 0:
+                    return "0.0", 0.0, True
+                value = None if hv is None else math.exp(-hv / tv)
+                return f"exp(-{h}/{tau})", value, False
+            return f"(int({tau} > 0)*exp(-{h}/({tau} + int({tau} <= 0))))", None, False
         if name in _PLAIN_FUNCTIONS and len(args) == 1:
-            return f"{name}({args[0]})"
-        raise ValueError(f"unknown function {name}({', '.join(args)}) in a catalog expression")
+            value = None
+            if values[0] is not None:
+                try:
+                    value = getattr(math, name)(values[0])
+                except ValueError:
+                    value = None
+            return f"{name}({texts[0]})", value, False
+        raise ValueError(f"unknown function {name}({', '.join(texts)}) in a catalog expression")
 
 
-def translate(expression: str, rename: Mapping[str, str] | None = None) -> str:
-    """Translate one catalog expression to Brian2 syntax, renaming identifiers per ``rename``."""
-    return _Renderer(rename or {}).render(ast.parse(expression, mode="eval"))
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def translate(expression: str, rename: Mapping[str, str] | None = None,
+              known: Mapping[str, float] | None = None) -> str:
+    """Translate one catalog expression to Brian2 syntax, renaming identifiers per ``rename``
+    (folding what the values ``known`` make trivial, see :class:`_Renderer`)."""
+    return _Renderer(rename or {}, known).render(ast.parse(expression, mode="eval"))
 
 
 def statements(rules: Statements, rename: Mapping[str, str] | None = None) -> list[str]:
@@ -76,13 +161,15 @@ def _constant_declarations(names: Sequence[str], suffix: str = "") -> list[str]:
 
 # ---------------------------------------------------------------------------------- neurons
 def neuron_equations(neuron: NeuronType, external_currents: Sequence[str] = (),
-                     dc_masks: Sequence[str] = ()) -> str:
+                     dc_masks: Sequence[str] = (), constants: Collection[str] = ()) -> str:
     """Brian2 equations of a neuron type.
 
     Parameters are per-cell constants; ``I_dc`` (pA, the DC stimuli, set once per step) and the
     currents of continuous synapses named in ``external_currents`` (pA, summed variables) make up
     the ``I_ext`` of the catalog equations.  ``dc_masks`` are per-cell constants (1 for a cell a
     DC stimulus targets, else 0).  Clamped variables get Brian2's ``unless refractory``.
+    Parameters named in ``constants`` (one value for the whole group) are not declared: they are
+    namespace constants.
     """
     lines = []
     state_names = [s.name for s in neuron.states]
@@ -96,7 +183,8 @@ def neuron_equations(neuron: NeuronType, external_currents: Sequence[str] = (),
     lines.append(f"I_ext = {' + '.join(['I_dc', *external_currents])} : 1")
     lines.append("I_dc : 1")
     lines.extend(f"{current} : 1" for current in external_currents)
-    lines.extend(_constant_declarations([p.name for p in neuron.parameters] + list(dc_masks)))
+    lines.extend(_constant_declarations([p.name for p in neuron.parameters if p.name not in constants]
+                                        + list(dc_masks)))
     if neuron.emits:
         lines.append("last_emit : second")
     if located_probes(neuron):
@@ -221,7 +309,8 @@ def _synaptic_rename(names: Sequence[str]) -> dict[str, str]:
 
 
 def event_synapse_equations(synapse: SynapseType, parameters: Sequence[str]) -> str:
-    """Per-connection declarations of an event synapse: states, parameters, weight and spike clock.
+    """Per-connection declarations of an event synapse: states, parameters, weight and spike clock
+    (the generic form, every quantity per connection; the backend uses :func:`event_synapse_code`).
 
     ``t_last`` is the Brian2 clock time of the previous arrival (initially the arrival time a spike
     at t = 0 would have), ``first`` is 1 until the first spike.
@@ -257,12 +346,197 @@ def rule_uses(rule: Statements, name: str) -> bool:
                for _, expression in rule for node in ast.walk(ast.parse(expression, mode="eval")))
 
 
+@dataclass
+class EventSynapseCode:
+    """Generated code of one event projection whose uniform quantities are namespace constants.
+
+    ``model``: the per-connection declarations (only what varies or changes: the states the rule
+    changes, parameters/weight that differ between connections, the spike clock when the rule
+    reads ``h`` and the first-spike flag when it cannot be derived from the clock); ``on_pre``: the
+    event code; ``namespace``: Brian2 name -> value of every uniform quantity (parameters, the
+    signed weight, states that never change); ``values``: Brian2 name -> initial value of the
+    per-connection variables (scalars or arrays); ``clock``: ``None`` (no spike clock), ``"arrival"``
+    (``t_last`` starts at the arrival time of a spike at t = 0) or ``"sentinel"`` (``t_last`` starts
+    at :data:`FIRST_SENTINEL`, and a negative ``t_last`` means "no spike yet").
+    """
+
+    model: str
+    on_pre: str
+    namespace: dict[str, float]
+    values: dict[str, Any]
+    clock: str | None
+
+
+FIRST_SENTINEL = -1.0
+"""Initial ``t_last`` (seconds) of a synapse whose first-spike flag is read off its spike clock."""
+
+
+def uniform(value: Any) -> float | None:
+    """The one value of a scalar or of an array whose elements are all equal, else None."""
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        return float(array)
+    if array.size and np.all(array == array.flat[0]):
+        return float(array.flat[0])
+    return None
+
+
+def event_synapse_code(synapse: SynapseType, parameters: Mapping[str, Any], initial: Mapping[str, Any],
+                       weight: Any, receptor: str, sign: float, rename: Mapping[str, str] | None = None,
+                       keep_states: bool = False) -> EventSynapseCode:
+    """Code of an event projection with the uniform quantities as constants (see
+    :class:`EventSynapseCode`); ``keep_states`` keeps every state per connection (recorded ones).
+
+    A state is dropped when the rule, with the uniform values folded in, leaves it at its (uniform)
+    initial value on every spike, for ``first`` = 0 and 1 (tsodyks2's ``u`` without facilitation).
+    The first-spike flag is derived from the spike clock (``t_last`` < 0) when the rule at the first
+    spike does not read ``h``.  The weight is multiplied by ``sign`` beforehand (exact: sign is +-1).
+    """
+    rename = dict(rename or {})
+    rule = synapse.on_spike
+    known = {p: v for p, v in ((p, uniform(value)) for p, value in parameters.items()) if v is not None}
+    constant_states = {} if keep_states else {
+        s.name: v for s, v in ((s, uniform(initial[s.name])) for s in synapse.states) if v is not None}
+    first_fixed = _number(rename["first"]) if "first" in rename else None
+    uses_first = first_fixed is None and rule_uses(rule, "first")
+    flags = [0.0, 1.0] if uses_first else [first_fixed]
+    changed = True
+    while changed:  # drop the candidates some spike changes, until the rest are invariant
+        changed = False
+        for flag in flags:
+            env = {**known, **constant_states, **({} if flag is None else {"first": flag})}
+            for variable, expression in rule:
+                value = _Renderer(rename, env).fold(ast.parse(expression, mode="eval"))[1]
+                if variable in constant_states and value != constant_states[variable]:
+                    del constant_states[variable]
+                    changed = True
+                    break
+                if value is None:
+                    env.pop(variable, None)
+                else:
+                    env[variable] = value
+            if changed:
+                break
+    names = [s.name for s in synapse.states] + list(parameters) + ["weight"]
+    full_rename = {**_synaptic_rename(names), "h": "_h", "efficacy": "_efficacy", **rename}
+    base = {**known, **constant_states}
+
+    declared = {syn(s.name) for s in synapse.states} | {syn("first")}
+    scalars = {syn(name) for name in base} | {"t", "dt"}
+
+    def render(env: Mapping[str, float], first: str, local_names: Mapping[str, str] = {}
+               ) -> tuple[list[tuple[str, str]], dict[str, float]]:
+        """Rendered assignments (target, expression) and the values known after the rule."""
+        lines = []
+        local = dict(env)
+        names = {**full_rename, "first": first, **local_names}
+        for variable, expression in rule:
+            text, value, literal = _Renderer(names, local, fold_ones=False).fold(ast.parse(expression, mode="eval"))
+            if variable in constant_states:
+                continue  # invariant: stays its namespace value
+            if variable == "efficacy" and literal:
+                local[variable] = value  # folded into the jump
+                continue
+            target = names.get(variable, variable)
+            if target not in declared and _read_names([(target, text)]) <= scalars:
+                # a temporary of constants only: inlined (Brian2 refuses a scalar write after a
+                # vector write, e.g. tsodyks3's u = U without facilitation)
+                names[variable] = text if literal else f"({text})"
+                local.pop(variable, None) if value is None else local.__setitem__(variable, value)
+                continue
+            lines.append((target, text))
+            if value is None:
+                local.pop(variable, None)
+            else:
+                local[variable] = value
+        return lines, local
+
+    clock = None
+    first_name = full_rename.get("first", syn("first"))
+    if uses_first:
+        lines, _ = render({**base, "first": 1.0}, "1.0")
+        if "_h" not in _read_names(lines):
+            first_name, clock = "_first", "sentinel"
+    lines, local = render(base, first_name)
+    # a state every spike overwrites before reading it is a temporary of on_pre (tsodyks3's u
+    # without facilitation); recorded states are kept (keep_states)
+    scratch = {} if keep_states else {s.name: f"_{s.name}_new" for s in synapse.states
+                                      if s.name not in constant_states and _written_first(lines, syn(s.name))}
+    if scratch:
+        lines, local = render(base, first_name, scratch)
+    reads_h = "_h" in _read_names(lines)
+    if reads_h and clock is None:
+        clock = "arrival"
+    efficacy = "_efficacy" if any(variable == "efficacy" for variable, _ in rule) else "1.0"
+    if "efficacy" in local:
+        efficacy = repr(local["efficacy"])
+    signed = None if uniform(weight) is None else sign * uniform(weight)
+    jump = _Renderer({"w": syn("weight"), "e": efficacy}, {} if signed is None else {"w": signed},
+                     fold_ones=False).render(ast.parse("w*e", mode="eval"))
+    used = _read_names(lines)
+    code = []
+    if reads_h:
+        code.append(f"_h = (t - {syn('t_last')})/ms")
+    if clock == "sentinel":
+        code.append(f"_first = int({syn('t_last')} < 0*second)")
+    code += [f"{target} = {text}" for target, text in lines]
+    code.append(f"{receptor}_post += {jump}")
+    if clock is not None:
+        code.append(f"{syn('t_last')} = t")
+    per_flag = uses_first and clock != "sentinel" and syn("first") in used
+    if per_flag:
+        code.append(f"{syn('first')} = 0")
+
+    declarations, values, namespace = [], {}, {}
+    for s in synapse.states:
+        if s.name in scratch:
+            continue
+        if s.name in constant_states:
+            namespace[syn(s.name)] = constant_states[s.name]
+        else:
+            declarations.append(f"{syn(s.name)} : 1")
+            values[syn(s.name)] = initial[s.name]
+    for name, value in parameters.items():
+        if name in known:
+            namespace[syn(name)] = known[name]
+        else:
+            declarations.append(f"{syn(name)} : 1 (constant)")
+            values[syn(name)] = value
+    if signed is not None:
+        namespace[syn("weight")] = signed
+    else:
+        declarations.append(f"{syn('weight')} : 1 (constant)")
+        values[syn("weight")] = sign * np.asarray(weight, dtype=float)
+    if clock is not None:
+        declarations.append(f"{syn('t_last')} : second")
+    if per_flag:
+        declarations.append(f"{syn('first')} : 1")
+        values[syn("first")] = 1.0
+    return EventSynapseCode("\n".join(declarations), "\n".join(code), namespace, values, clock)
+
+
+def _read_names(lines: Sequence[tuple[str, str]]) -> set[str]:
+    """Identifiers read by rendered assignments."""
+    return {node.id for _, text in lines for node in ast.walk(ast.parse(text, mode="eval"))
+            if isinstance(node, ast.Name)}
+
+
+def _written_first(lines: Sequence[tuple[str, str]], name: str) -> bool:
+    """True when ``name`` is assigned before any read in ``lines`` (and assigned at all)."""
+    for target, text in lines:
+        if name in _read_names([(target, text)]):
+            return False
+        if target == name:
+            return True
+    return False
+
+
 COUPLING_HALVES = ("_a", "_b")
 """Suffixes of the two halves of a continuous synapse's summed current (see below)."""
 
 
 def continuous_synapse_equations(synapse: SynapseType, parameters: Sequence[str], current: str,
-                                 membrane: str) -> str:
+                                 membrane: str, constants: Collection[str] = ()) -> str:
     """Clock-driven equations of a continuous synapse and its current (pA) into the target.
 
     The current is summed into the target twice, as ``{current}_a`` and ``{current}_b``, each with
@@ -270,7 +544,8 @@ def continuous_synapse_equations(synapse: SynapseType, parameters: Sequence[str]
     update, so the target integrates the step with the trapezoidal mean of the synaptic current
     (second order in dt instead of the first order of one summed variable).  The transmitter ``T``
     is a per-connection variable held constant within each step (set at the arrival, cleared
-    ``T_dur`` later by a step-end operation), as in the reference.
+    ``T_dur`` later by a step-end operation), as in the reference.  Parameters (and ``weight``)
+    named in ``constants`` are not declared: they are namespace constants (``syn(name)``).
     """
     rename = {**_synaptic_rename([s.name for s in synapse.states] + list(parameters) + ["weight", "T"]),
               "V": f"{membrane}_post"}
@@ -278,7 +553,7 @@ def continuous_synapse_equations(synapse: SynapseType, parameters: Sequence[str]
              for s in synapse.states]
     expression = translate(synapse.current, rename)
     lines.extend(f"{current}{half}_post = 0.5*{expression} : 1 (summed)" for half in COUPLING_HALVES)
-    lines.extend(_constant_declarations([syn(p) for p in [*parameters, "weight"]]))
+    lines.extend(_constant_declarations([syn(p) for p in [*parameters, "weight"] if p not in constants]))
     lines.extend([f"{syn('T')} : 1", f"{syn('pulse_end')} : second"])
     return "\n".join(lines)
 

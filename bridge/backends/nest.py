@@ -242,13 +242,13 @@ class NestNetwork:
         for name, stimulus in self.model.spike_sources().items():
             self.nodes[name] = self._create_spike_source(stimulus)
             if self.release_model_arrays:
-                stimulus.trains = [np.empty(0)] * len(stimulus.trains)
+                stimulus.release_trains()
         for stimulus in self.model.current_stimuli().values():
             self._create_dc(stimulus)
         for projection in self.model.projections.values():
             self._connect_projection(projection)
             if self.release_model_arrays:
-                projection.pairs = projection.pairs[:0]
+                projection.release_pairs()
         for recording in self.model.recordings.values():
             self._create_recorders(recording)
 

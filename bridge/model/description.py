@@ -66,6 +66,10 @@ class Stimulus:
     def stimulus_type(self) -> StimulusType:
         return STIMULI[self.type]
 
+    def release_trains(self) -> None:
+        """Drop the spike trains (``size`` stays): for a backend worker once its simulator holds a copy."""
+        self.trains = []
+
 
 @dataclass
 class Synapse:
@@ -96,6 +100,11 @@ class Projection:
     synapse: Synapse
     weight: float
     delay: float
+
+    def release_pairs(self) -> None:
+        """Drop the connection pairs (empty ``(0, 2)`` array): for a backend worker once its simulator
+        holds a copy."""
+        self.pairs = self.pairs[:0].copy()
 
 
 @dataclass

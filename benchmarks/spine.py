@@ -60,7 +60,8 @@ def run_child(backend: str, model_path: str) -> int:
     record = {"setup_s": meta.get("setup_s"), "simulate_s": meta.get("simulate_s"), "worker_wall_s": meta.get("wall_s"),
               "compiled": meta.get("compiled"), "compile_s": meta.get("compile_s"), "load_s": loaded - started,
               "simulate_call_s": finished - loaded, "metadata": meta,
-              "maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0,
+              "maxrss_mib": meta.get("maxrss_mib"),  # the worker's own peak (see bridge_run.py)
+              "descendants_maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0,
               "parent_maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
               "t_ms": [float(x) for x in t], "g_ampa_pS": [float(x) for x in g.ravel()]}
     print(TAG + json.dumps(record), flush=True)

@@ -11,7 +11,6 @@ one; the built-in ones are listed in :data:`BUILTIN`.
 from __future__ import annotations
 
 import importlib
-from importlib import metadata
 from typing import ClassVar
 
 from ..model import Model
@@ -62,6 +61,8 @@ class Backend:
 
 def available_backends() -> dict[str, str]:
     """All known backends: name -> ``"module:Class"`` (built-ins plus entry points)."""
+    from importlib import metadata  # 3 MiB of imports, which a worker running a built-in backend skips
+
     found = dict(BUILTIN)
     try:
         for entry in metadata.entry_points(group="bridge.backends"):
@@ -73,9 +74,12 @@ def available_backends() -> dict[str, str]:
 
 def get_backend(name: str) -> Backend:
     """Instantiate the backend called ``name``."""
-    backends = available_backends()
-    if name not in backends:
-        raise UnsupportedError(name, f"no such backend (known: {', '.join(sorted(backends))})")
-    module_name, _, class_name = backends[name].partition(":")
+    target = BUILTIN.get(name)
+    if target is None:
+        backends = available_backends()
+        if name not in backends:
+            raise UnsupportedError(name, f"no such backend (known: {', '.join(sorted(backends))})")
+        target = backends[name]
+    module_name, _, class_name = target.partition(":")
     module = importlib.import_module(module_name)
     return getattr(module, class_name)()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import resource
 import sys
 import time
 import traceback
@@ -34,6 +35,8 @@ def main(job_file: str, out_file: str) -> int:
         result.metadata.setdefault("backend_version", backend.version())
         result.metadata.setdefault("dt_ms", model.simulation.dt)
         result.metadata.setdefault("duration_ms", model.simulation.duration)
+        # this process's own peak (without compiler subprocesses such as nrnivmodl or Cython's gcc)
+        result.metadata["maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
         result.save(out_file)
         return 0
     except ModelError as exc:

@@ -81,7 +81,7 @@ class Result:
             for j, train in enumerate(trains):
                 arrays[f"spikes_{population}_{j}"] = np.asarray(train, dtype=float)
         arrays["header"] = np.array(json.dumps(header, default=_json_default))
-        tmp = path + ".tmp.npz"
+        tmp = f"{path}.{os.getpid()}.tmp.npz"  # per process: two writers of one path never share it
         np.savez_compressed(tmp, **arrays)
         os.replace(tmp, path)
 
@@ -99,7 +99,7 @@ class Result:
         return result
 
     def _save_csv(self, path: str) -> None:
-        tmp = path + ".tmp"
+        tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["kind", "owner", "variable", "index", "time_ms", "value", "unit"])

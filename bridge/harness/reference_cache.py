@@ -10,7 +10,6 @@ numerical libraries gives a new key.  ``--rerun-reference`` ignores the cache.
 from __future__ import annotations
 
 import json
-import os
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -57,9 +56,6 @@ def load(model: Model, dt: float | None = None, options: dict | None = None) -> 
 def store(model: Model, result: Result, dt: float | None = None, options: dict | None = None) -> None:
     """Keep ``result`` for later runs; a cache that cannot be written is skipped silently."""
     try:
-        path = _path(model, dt, options)
-        tmp = path.with_name(f"{path.stem}.{os.getpid()}.npz")  # save() is atomic itself; pid avoids clashes
-        result.save(tmp)
-        os.replace(tmp, path)
+        result.save(_path(model, dt, options))  # atomic: a reader never sees a half-written entry
     except OSError:
         pass

@@ -215,12 +215,16 @@ def test_generated_code_comes_from_the_catalog():
         assert line.endswith("(unless refractory)") == (state in lif.clamped)
     assert gen.threshold_condition(lif) == f"{gen.translate(lif.threshold)} >= 0"
 
-    rule = SYNAPSES["tsodyks3"].on_spike
-    code = gen.on_pre_code(SYNAPSES["tsodyks3"], ["U", "tau_psc", "tau_rec", "tau_fac"], "I_syn_ex", 1.0)
+    tsodyks3 = SYNAPSES["tsodyks3"]
+    rule = tsodyks3.on_spike
+    varying = np.array([0.5, 0.6])  # per-connection values: nothing is folded into constants
+    code = gen.event_synapse_code(tsodyks3, {p.name: varying for p in tsodyks3.parameters},
+                                  {s.name: varying for s in tsodyks3.states}, varying, "I_syn_ex", 1.0,
+                                  keep_states=True).on_pre
     assigned = [line.split(" = ")[0].removesuffix(gen.SYNAPTIC_SUFFIX).lstrip("_")
                 for line in code.splitlines() if " = " in line]
     assert assigned[1:len(rule) + 1] == [variable for variable, _ in rule]  # u incremented before release
-    assert "I_syn_ex_post += 1.0*weight_syn*_efficacy" in code.splitlines()
+    assert "I_syn_ex_post += (weight_syn * _efficacy)" in code.splitlines()
     assert gen.translate("decay(h, tau)") == "(int(tau > 0)*exp(-h/(tau + int(tau <= 0))))"
     assert "clip(V_m, -inf, V_peak)" in gen.neuron_equations(NEURONS["adex"])  # located: capped RHS
 

@@ -308,38 +308,6 @@ def _synaptic_rename(names: Sequence[str]) -> dict[str, str]:
     return {name: syn(name) for name in names}
 
 
-def event_synapse_equations(synapse: SynapseType, parameters: Sequence[str]) -> str:
-    """Per-connection declarations of an event synapse: states, parameters, weight and spike clock
-    (the generic form, every quantity per connection; the backend uses :func:`event_synapse_code`).
-
-    ``t_last`` is the Brian2 clock time of the previous arrival (initially the arrival time a spike
-    at t = 0 would have), ``first`` is 1 until the first spike.
-    """
-    lines = [f"{syn(s.name)} : 1" for s in synapse.states]
-    lines.extend(_constant_declarations([syn(p) for p in [*parameters, "weight"]]))
-    lines.extend([f"{syn('t_last')} : second", f"{syn('first')} : 1"])
-    return "\n".join(lines)
-
-
-def on_pre_code(synapse: SynapseType, parameters: Sequence[str], receptor: str, sign: float,
-                rename: Mapping[str, str] | None = None) -> str:
-    """``on_pre`` code: the event rule of ``synapse`` (``h``, ``first`` available), then the jump.
-
-    The target's ``receptor`` variable changes by ``sign * weight * efficacy`` (``sign`` is -1 for
-    inhibitory conductances, whose negative weight is added as its magnitude).  ``rename`` maps
-    further rule identifiers (``{"first": "0.0"}`` for a neuron's own emission rule).
-    """
-    rule = synapse.on_spike
-    names = [s.name for s in synapse.states] + list(parameters) + ["first"]
-    rename = {**_synaptic_rename(names), "h": "_h", "efficacy": "_efficacy", **(rename or {})}
-    lines = [f"_h = (t - {syn('t_last')})/ms"] if rule_uses(rule, "h") else []
-    lines.extend(statements(rule, rename))
-    efficacy = "_efficacy" if any(variable == "efficacy" for variable, _ in rule) else "1.0"
-    lines.append(f"{receptor}_post += {sign!r}*{syn('weight')}*{efficacy}")
-    lines.extend([f"{syn('t_last')} = t", f"{syn('first')} = 0"])
-    return "\n".join(lines)
-
-
 def rule_uses(rule: Statements, name: str) -> bool:
     """True when ``name`` appears in an expression of ``rule``."""
     return any(isinstance(node, ast.Name) and node.id == name

@@ -567,10 +567,6 @@ class NeuronSimulation:
         nc.event(at - self.dt)
         self.keep.append(nc)
 
-    def run(self) -> Result:
-        self.advance()
-        return self.collect()
-
     def advance(self) -> None:
         """Run the simulation to its end (initialising first if needed)."""
         h = self.h

@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Sequence
 
-from .model.errors import EXIT_INVALID, EXIT_OK, BridgeError, ModelError
+from .errors import EXIT_INVALID, EXIT_OK, BridgeError, ModelError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -190,7 +190,7 @@ def _run(args) -> int:
 def _compare(args) -> int:
     from .harness import compare, convergence, table, write
     from .harness.compare import default_progress
-    from .model.errors import EXIT_DISAGREE
+    from .errors import EXIT_DISAGREE
 
     if args.report and os.path.exists(os.path.join(args.report, "report.json")):
         raise ModelError(f"{args.report!r} already holds a report.json", "--report",
@@ -239,7 +239,7 @@ def _import_neurord(args) -> int:
 
 
 def _info(args) -> int:
-    from .backends.base import available_backends, get_backend
+    from .backends.registry import available_backends, get_backend
 
     print("backend     version                         neurons / synapses / stimuli")
     for name in available_backends():

@@ -14,10 +14,10 @@ import sys
 import pytest
 
 import bridge
-from bridge.backends.base import get_backend
+from bridge.backends.registry import get_backend
 from bridge.backends.runner import simulate
 from bridge.harness import assert_agree
-from bridge.model.errors import UnsupportedError
+from bridge.errors import UnsupportedError
 from conftest import MODELS
 
 SIMULATORS = ("nest", "neuron", "brian2")
@@ -94,7 +94,7 @@ def test_perturbed_backend_is_caught_at_the_right_observable_and_time(tmp_path):
 
 
 def test_convergence_mode_reports_expected_orders():
-    """NEURON's point-neuron mechanisms step with classical RK4 (bridge/backends/neuron_nmodl.py), so
+    """NEURON's point-neuron mechanisms step with classical RK4 (bridge/backends/neuron/nmodl.py), so
     halving dt divides the error by about 2^4; Brian2 integrates the linear Tsodyks circuit with the
     'exact' method, so its error stays at round-off and must not be flagged."""
     from bridge.harness import compare, convergence

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import bridge
-from bridge.model.errors import UnsupportedError
+from bridge.errors import UnsupportedError
 
 from analytic import tsodyks2_efficacies, tsodyks3_efficacies
 from conftest import TM_PARAMETERS
@@ -204,7 +204,7 @@ def test_unknown_target_is_refused():
 # ------------------------------------------------------------------ generated code
 def test_generated_code_comes_from_the_catalog():
     """The Brian2 strings are translations of the catalog declarations, not a second copy."""
-    from bridge.backends import brian2_codegen as gen
+    from bridge.backends.brian2 import codegen as gen
     from bridge.catalog import NEURONS, SYNAPSES
 
     lif = NEURONS["lif_psc_exp"]
@@ -270,6 +270,7 @@ def test_shared_groups_and_chunked_connections_change_nothing(monkeypatch):
     """Populations sharing a NeuronGroup, projections sharing a Synapses object, one spike source
     group and connections made in small chunks give the results of one object per model object."""
     from bridge.backends import brian2 as backend
+    from bridge.backends.brian2 import network
 
     def run() -> bridge.Result:
         runner = backend.Brian2Backend()
@@ -278,12 +279,12 @@ def test_shared_groups_and_chunked_connections_change_nothing(monkeypatch):
 
     shared = run()
     with monkeypatch.context() as patch:
-        patch.setattr(backend, "CONNECT_CHUNK", 2)
+        patch.setattr(network, "CONNECT_CHUNK", 2)
         chunked = run()
     with monkeypatch.context() as patch:
-        patch.setattr(backend.Brian2Network, "_population_sets",
+        patch.setattr(network.Brian2Network, "_population_sets",
                       lambda self, continuous: [[p] for p in self.model.populations.values()])
-        patch.setattr(backend.Brian2Network, "_projection_sets",
+        patch.setattr(network.Brian2Network, "_projection_sets",
                       lambda self: [[p] for p in self.model.projections.values()])
         separate = run()
     assert sum(len(t) for t in shared.spike_trains["A"]) > 10 and sum(len(t) for t in shared.spike_trains["B"]) > 10
@@ -298,7 +299,7 @@ def test_shared_groups_and_chunked_connections_change_nothing(monkeypatch):
 def test_uniform_quantities_are_constants():
     """Uniform parameters, the weight and states a spike never changes are namespace constants;
     only what varies or changes is stored per connection."""
-    from bridge.backends import brian2_codegen as gen
+    from bridge.backends.brian2 import codegen as gen
     from bridge.catalog import SYNAPSES
 
     depressing = gen.event_synapse_code(SYNAPSES["tsodyks2"], {"U": 0.5, "tau_rec": 200.0, "tau_fac": 0.0},

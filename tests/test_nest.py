@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 import bridge
-from bridge.backends.base import get_backend
-from bridge.model.errors import UnsupportedError
+from bridge.backends.registry import get_backend
+from bridge.errors import UnsupportedError
 
 from analytic import tsodyks2_efficacies, tsodyks3_efficacies
 from conftest import MODELS, measured_efficacies, regular_train_model

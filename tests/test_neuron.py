@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 
 import bridge
-from bridge.backends import neuron_build, neuron_nmodl
-from bridge.model.errors import BackendFailure, UnsupportedError
+from bridge.backends.neuron import build as neuron_build, nmodl as neuron_nmodl
+from bridge.errors import BackendFailure, UnsupportedError
 
 from conftest import MODELS, TM_PARAMETERS, measured_efficacies, tm_efficacy_case
 
@@ -42,7 +42,7 @@ def max_deviation(model, variable: str, population: str, dt: float | None = None
 
 
 def test_generated_mechanisms_are_up_to_date():
-    """mod/ holds exactly what the catalog generates (regenerate: python -m bridge.backends.neuron_nmodl)."""
+    """mod/ holds exactly what the catalog generates (regenerate: python -m bridge.backends.neuron.sources)."""
     assert neuron_nmodl.stale_files() == []
 
 
@@ -233,7 +233,7 @@ def test_a_run_loads_only_the_mechanisms_of_its_model():
 def test_concurrent_builds_share_one_entry(fresh_cache, small_sources):
     """Two processes building the same (small) mechanism set at once both succeed with one entry."""
     sources = small_sources
-    code = ("import sys; from pathlib import Path; from bridge.backends import neuron_build as b; "
+    code = ("import sys; from pathlib import Path; from bridge.backends.neuron import build as b; "
             "r = b.build(Path(sys.argv[1])); print(r.library, r.compiled)")
     processes = [subprocess.Popen([sys.executable, "-c", code, str(sources)], stdout=subprocess.PIPE, text=True)
                  for _ in range(2)]

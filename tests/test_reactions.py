@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from bridge.backends.reference import ReferenceBackend
-from bridge.backends.reference_network import NetworkSolverOptions, injection_schedule, integrate
+from bridge.backends.reference.reactions import NetworkSolverOptions, injection_schedule, integrate
 from bridge.cli import main
 from bridge.model import ModelError, from_dict, load
 from bridge.model.neurord import import_neurord, regenerate

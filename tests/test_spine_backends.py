@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 import bridge
-from bridge.backends import neuron_kinetic
-from bridge.model.errors import UnsupportedError
+from bridge.backends.neuron import kinetic as neuron_kinetic
+from bridge.errors import UnsupportedError
 
 from conftest import MODELS
 
@@ -87,7 +87,7 @@ def values(result, variable: str) -> tuple[np.ndarray, np.ndarray]:
 # ------------------------------------------------------------------ NMODL generation and compilation
 def test_generated_network_mechanisms_are_up_to_date():
     """mod/networks/ holds exactly the mechanisms of the shipped models' networks
-    (regenerate: python -m bridge.backends.neuron_nmodl)."""
+    (regenerate: python -m bridge.backends.neuron.sources)."""
     assert neuron_kinetic.stale_files() == []
 
 
@@ -106,7 +106,7 @@ def test_mechanism_compiles_through_the_cache_once(tmp_path):
     """A fresh cache compiles the mechanism; the second build (another process) compiles nothing."""
     env = {**os.environ, "BRIDGE_CACHE_DIR": str(tmp_path)}
     script = ("import sys; sys.path.insert(0, 'tests'); from test_spine_backends import relaxation_model;"
-              "from bridge.backends import neuron_kinetic as k; print(k.build(relaxation_model().network).compiled)")
+              "from bridge.backends.neuron import kinetic as k; print(k.build(relaxation_model().network).compiled)")
     root = Path(__file__).resolve().parents[1]
     runs = [subprocess.run([sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True)
             for _ in range(2)]
@@ -149,7 +149,7 @@ def test_second_order_annihilation_matches_closed_form():
 
 def test_conserved_moieties_stay_constant():
     """Every row L of network.conservation_laws: |L·c(t) - L·c(0)| <= 1e-9 · |L|·c(0), in a NEURON
-    run without injections (no CONSERVE statements: mass action plus the solver, see neuron_kinetic)."""
+    run without injections (no CONSERVE statements: mass action plus the solver, see bridge.backends.neuron.kinetic)."""
     model = enzyme_model(duration=200.0, interval=1.0)
     network = model.network
     result = neuron_run(model)

@@ -6,16 +6,9 @@ final one, then ``os.rename``), so that two processes building at once never see
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
-
-try:  # CPython's own SHA-256: hashlib loads OpenSSL's libcrypto, +3.5 MiB in every backend worker
-    from _sha256 import sha256  # Python <= 3.11
-except ImportError:  # pragma: no cover - depends on the Python version
-    try:
-        from _sha2 import sha256  # Python >= 3.12
-    except ImportError:
-        from hashlib import sha256
 
 
 def cache_root() -> Path:
@@ -37,7 +30,7 @@ def cache_dir(kind: str) -> Path:
 
 def content_hash(*parts: bytes | str) -> str:
     """SHA-256 (first 16 hex digits) of the concatenated parts."""
-    digest = sha256()
+    digest = hashlib.sha256()
     for part in parts:
         digest.update(part.encode() if isinstance(part, str) else part)
         digest.update(b"\0")

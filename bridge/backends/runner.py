@@ -16,7 +16,7 @@ import tempfile
 from typing import Any
 
 from ..model import Model
-from ..model.errors import EXIT_INVALID, EXIT_UNSUPPORTED, BackendFailure, ModelError, UnsupportedError
+from ..errors import EXIT_INVALID, EXIT_UNSUPPORTED, BackendFailure, ModelError, UnsupportedError
 from ..result import Result
 
 

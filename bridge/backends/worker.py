@@ -12,8 +12,8 @@ import sys
 import time
 import traceback
 
-from ..model.errors import ModelError, UnsupportedError
-from .base import get_backend
+from ..errors import ModelError, UnsupportedError
+from .registry import get_backend
 
 
 def main(job_file: str, out_file: str) -> int:

@@ -7,7 +7,7 @@ Backends consume these declarations; none keeps a private copy of the equations.
 Expression language
 -------------------
 Equations and rules are Python expressions over parameters and state variables, all in the
-internal units of :mod:`bridge.model.units` (ms, mV, pA, pF, nS, mM).  Available functions:
+internal units of :mod:`bridge.units` (ms, mV, pA, pF, nS, mM).  Available functions:
 ``exp``, ``log``, ``sqrt``, ``decay(h, tau)`` (``exp(-h/tau)``, and 0 when ``tau`` is 0).
 Event rules also see ``h`` (ms since the previous presynaptic spike of the connection, or since the
 start of the simulation at the first) and ``first`` (1 at the first spike of the connection, else 0).

@@ -10,10 +10,10 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..backends.base import available_backends
+from ..backends.registry import available_backends
 from ..backends.runner import finish, start
 from ..model import Model, load
-from ..model.errors import BackendFailure, ModelError, UnsupportedError
+from ..errors import BackendFailure, ModelError, UnsupportedError
 from ..result import Result
 from .metrics import analog_metrics, event_amplitudes, spike_metrics
 from .tolerances import analog_tolerance, spike_tolerance

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..model import Model
-from ..model.errors import ModelError
-from ..model.units import to_internal
+from ..errors import ModelError
+from ..units import to_internal
 
 DEFAULT_RTOL = 1e-3
 

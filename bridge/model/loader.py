@@ -1,6 +1,6 @@
 """Read a model description (YAML/JSON file or dict), apply overrides, validate, build a Model.
 
-Every problem is reported as a :class:`~bridge.model.errors.ModelError` naming the file, the field
+Every problem is reported as a :class:`~bridge.errors.ModelError` naming the file, the field
 path, the offending value and what was expected.
 """
 from __future__ import annotations
@@ -15,16 +15,14 @@ import numpy as np
 import yaml
 
 from ..catalog import NEURONS, STIMULI, SYNAPSES
-from ..catalog.base import Parameter
 from .description import (Model, Population, Projection, Recording, Simulation, Stimulus,
                           Synapse, steps)
-from .errors import ModelError
+from ..errors import ModelError
+from .checker import GRID_EPS, Checker
 from .network_loader import network_recording, parse_network
-from .units import to_internal
 
 _TOP_LEVEL = {"name", "description", "simulation", "populations", "stimuli", "projections",
               "recordings", "tolerances", "notes", "network"}
-_GRID_EPS = 1e-6  # relative slack when testing that a time lies on the dt grid
 
 
 def read_document(path: str | os.PathLike) -> dict[str, Any]:
@@ -76,72 +74,8 @@ def apply_overrides(document: dict[str, Any], overrides: Iterable[str], source: 
     return document
 
 
-class _Checker:
-    """Validation helpers bound to one source file."""
-
-    def __init__(self, source: str):
-        self.source = source
-        self.seed = 0  # the model's seed (set by _simulation), for rules that draw at random
-
-    def fail(self, message: str, path: str, expected: str = "") -> ModelError:
-        return ModelError(message, path, expected, self.source)
-
-    def mapping(self, value: Any, path: str, what: str = "a mapping") -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.fail(f"{value!r} is not a mapping", path, what)
-        return value
-
-    def keys(self, mapping: Mapping[str, Any], allowed: Iterable[str], path: str) -> None:
-        allowed = sorted(allowed)
-        for key in mapping:
-            if key not in allowed:
-                raise self.fail(f"unknown field {key!r}", f"{path}.{key}" if path else key,
-                                "one of " + ", ".join(allowed))
-
-    def quantity(self, value: Any, unit: str, path: str) -> float:
-        return to_internal(value, unit, path, self.source)
-
-    def parameter(self, parameter: Parameter, value: Any, path: str) -> float:
-        if isinstance(value, str) and value.strip() in ("inf", "infinity") and parameter.unit == "ms":
-            number = math.inf
-        else:
-            number = self.quantity(value, parameter.unit, path)
-        if parameter.positive and not number > 0:
-            raise self.fail(f"{value!r} is not positive", path, f"a value > 0 {parameter.unit}")
-        if parameter.nonnegative and not number >= 0:
-            raise self.fail(f"{value!r} is negative", path, f"a value >= 0 {parameter.unit}")
-        return number
-
-    def parameters(self, declared: Iterable[Parameter], given: Mapping[str, Any], path: str) -> dict[str, float]:
-        declared = {p.name: p for p in declared}
-        values: dict[str, float] = {}
-        for key, value in given.items():
-            if key not in declared:
-                raise self.fail(f"unknown parameter {key!r}", f"{path}.{key}",
-                                "one of " + ", ".join(declared) if declared else "no parameters")
-            values[key] = self.parameter(declared[key], value, f"{path}.{key}")
-        for name, parameter in declared.items():
-            if name not in values:
-                if parameter.default is None:
-                    raise self.fail(f"missing parameter {name!r}", f"{path}.{name}",
-                                    f"a value in {parameter.unit or 'plain numbers'}")
-                values[name] = parameter.default
-        return values
-
-    def on_grid(self, time: float, dt: float, path: str) -> None:
-        if math.isfinite(time) and abs(time / dt - round(time / dt)) > _GRID_EPS:
-            raise self.fail(f"{time:g} ms is not on the time grid", path, f"a multiple of dt = {dt:g} ms")
-
-    def integer(self, value: Any, path: str, minimum: int = 0) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.fail(f"{value!r} is not an integer >= {minimum}", path, f"an integer >= {minimum}")
-        return value
-
-
 def _initial_states(states, parameters: Mapping[str, float], given: Mapping[str, Any],
-                    check: _Checker, path: str) -> dict[str, float]:
+                    check: Checker, path: str) -> dict[str, float]:
     declared = {s.name: s for s in states}
     values: dict[str, float] = {}
     for key, value in given.items():
@@ -156,7 +90,7 @@ def _initial_states(states, parameters: Mapping[str, float], given: Mapping[str,
 
 def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
     """Validate a description given as a (YAML-shaped) dict and build the :class:`Model`."""
-    check = _Checker(source)
+    check = Checker(source)
     document = check.mapping(document, "", "a mapping with 'populations'")
     check.keys(document, _TOP_LEVEL, "")
     if "populations" not in document and "network" not in document:
@@ -202,7 +136,7 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
     )
 
 
-def _simulation(spec: Mapping[str, Any], check: _Checker) -> Simulation:
+def _simulation(spec: Mapping[str, Any], check: Checker) -> Simulation:
     check.keys(spec, {"duration", "dt", "seed", "threads"}, "simulation")
     if "duration" not in spec:
         raise check.fail("missing 'duration'", "simulation.duration", "a time such as '1000 ms'")
@@ -219,7 +153,7 @@ def _simulation(spec: Mapping[str, Any], check: _Checker) -> Simulation:
     return Simulation(duration=duration, dt=dt, seed=seed, threads=threads)
 
 
-def _population(name: str, spec: Mapping[str, Any], check: _Checker, dt: float | None = None) -> Population:
+def _population(name: str, spec: Mapping[str, Any], check: Checker, dt: float | None = None) -> Population:
     path = f"populations.{name}"
     check.keys(spec, {"type", "size", "parameters", "initial"}, path)
     type_name = spec.get("type")
@@ -237,7 +171,7 @@ def _population(name: str, spec: Mapping[str, Any], check: _Checker, dt: float |
 
 
 def _stimulus(name: str, spec: Mapping[str, Any], populations: Mapping[str, Population],
-              simulation: Simulation, check: _Checker) -> Stimulus:
+              simulation: Simulation, check: Checker) -> Stimulus:
     path = f"stimuli.{name}"
     type_name = spec.get("type")
     if type_name not in STIMULI:
@@ -269,7 +203,7 @@ def _stimulus(name: str, spec: Mapping[str, Any], populations: Mapping[str, Popu
     return stimulus
 
 
-def _explicit_trains(times: Any, dt: float, path: str, check: _Checker) -> list[np.ndarray]:
+def _explicit_trains(times: Any, dt: float, path: str, check: Checker) -> list[np.ndarray]:
     if not isinstance(times, list) or not times:
         raise check.fail(f"{times!r} is not a list of spike times", path, "a list of times in ms, or a list of lists")
     trains = times if isinstance(times[0], list) else [times]
@@ -286,7 +220,7 @@ def _explicit_trains(times: Any, dt: float, path: str, check: _Checker) -> list[
 
 def round_up_to_grid(times_ms: np.ndarray, dt: float) -> np.ndarray:
     """Round spike times up to the next grid point (a time on the grid stays), never below dt."""
-    k = np.ceil(np.asarray(times_ms) / dt - _GRID_EPS)
+    k = np.ceil(np.asarray(times_ms) / dt - GRID_EPS)
     return np.maximum(k, 1) * dt
 
 
@@ -309,7 +243,7 @@ def poisson_trains(name: str, size: int, rate_hz: float, start: float, stop: flo
     return trains
 
 
-def _indices(value: Any, size: int, path: str, check: _Checker) -> list[int]:
+def _indices(value: Any, size: int, path: str, check: Checker) -> list[int]:
     if value is None or value == "all":
         return list(range(size))
     if not isinstance(value, list) or not all(isinstance(i, int) and 0 <= i < size for i in value):
@@ -318,7 +252,7 @@ def _indices(value: Any, size: int, path: str, check: _Checker) -> list[int]:
 
 
 def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Population],
-                stimuli: Mapping[str, Stimulus], dt: float, check: _Checker) -> Projection:
+                stimuli: Mapping[str, Stimulus], dt: float, check: Checker) -> Projection:
     path = f"projections.{name}"
     check.keys(spec, {"source", "target", "rule", "pairs", "p", "synapse", "weight", "delay"}, path)
     sources = {**{k: p.size for k, p in populations.items()},
@@ -369,7 +303,7 @@ def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Po
         weight_unit = target_type.weight_unit
     weight = check.quantity(spec.get("weight"), weight_unit, f"{path}.weight")
     delay = check.quantity(spec.get("delay", f"{dt} ms"), "ms", f"{path}.delay")
-    if delay < dt * (1 - _GRID_EPS):
+    if delay < dt * (1 - GRID_EPS):
         raise check.fail(f"delay {delay:g} ms is below the time step", f"{path}.delay", f"a delay >= dt = {dt:g} ms")
     check.on_grid(delay, dt, f"{path}.delay")
     if kind.matches_target_tau:
@@ -386,7 +320,7 @@ def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Po
                       weight=weight, delay=delay)
 
 
-def _pairs(rule: Any, given: Any, n_source: int, n_target: int, path: str, check: _Checker) -> np.ndarray:
+def _pairs(rule: Any, given: Any, n_source: int, n_target: int, path: str, check: Checker) -> np.ndarray:
     if rule == "one_to_one":
         if n_source != n_target:
             raise check.fail(f"one_to_one between sizes {n_source} and {n_target}", f"{path}.rule",
@@ -436,7 +370,7 @@ def fixed_probability_pairs(name: str, n_source: int, n_target: int, p: float, s
 
 
 def _any_recording(name: str, spec: Mapping[str, Any], populations: Mapping[str, Population],
-                   projections: Mapping[str, Projection], network, dt: float, check: _Checker) -> Recording:
+                   projections: Mapping[str, Projection], network, dt: float, check: Checker) -> Recording:
     """A recording of a population, a projection or the reaction network (``population: <its name>``)."""
     if network is None:
         return _recording(name, spec, populations, projections, dt, check)
@@ -449,7 +383,7 @@ def _any_recording(name: str, spec: Mapping[str, Any], populations: Mapping[str,
 
 
 def _recording(name: str, spec: Mapping[str, Any], populations: Mapping[str, Population],
-               projections: Mapping[str, Projection], dt: float, check: _Checker) -> Recording:
+               projections: Mapping[str, Projection], dt: float, check: Checker) -> Recording:
     path = f"recordings.{name}"
     check.keys(spec, {"population", "projection", "variables", "spikes", "indices", "interval"}, path)
     variables = spec.get("variables", [])
@@ -484,7 +418,7 @@ def _recording(name: str, spec: Mapping[str, Any], populations: Mapping[str, Pop
     if not variables and not spikes:
         raise check.fail("records nothing", path, "'variables' and/or 'spikes: true'")
     interval = check.quantity(spec.get("interval", f"{dt} ms"), "ms", f"{path}.interval")
-    if interval < dt * (1 - _GRID_EPS):
+    if interval < dt * (1 - GRID_EPS):
         raise check.fail(f"interval {interval:g} ms is below the time step", f"{path}.interval", f">= dt = {dt:g} ms")
     check.on_grid(interval, dt, f"{path}.interval")
     indices = _indices(spec.get("indices"), size, f"{path}.indices", check)

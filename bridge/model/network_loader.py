@@ -27,15 +27,13 @@ value and what was expected.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
+from .checker import Checker
 from .description import Recording
-from .errors import ModelError
+from ..errors import ModelError
 from .reactions import NM_UM3_TO_PARTICLES, Injection, Reaction, ReactionNetwork, Readout
-from .units import units
-
-if TYPE_CHECKING:  # the checker lives in loader.py, which imports this module
-    from .loader import _Checker
+from ..units import units
 
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 _SECTION_KEYS = {"name", "volume", "species", "reactions", "injections", "readouts"}
@@ -62,7 +60,7 @@ def _ordinal(n: int) -> str:
     return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
 
 
-def parse_network(spec: Any, check: "_Checker", dt: float) -> ReactionNetwork:
+def parse_network(spec: Any, check: Checker, dt: float) -> ReactionNetwork:
     """Validate the ``network`` section ``spec`` and return the network (nM, ms, µm³).
 
     ``dt`` (ms) is the model's time step: injection times must lie on its grid.
@@ -88,7 +86,7 @@ def parse_network(spec: Any, check: "_Checker", dt: float) -> ReactionNetwork:
                            injections=injections, readouts=readouts)
 
 
-def _species(spec: Mapping[str, Any], check: "_Checker") -> dict[str, float]:
+def _species(spec: Mapping[str, Any], check: Checker) -> dict[str, float]:
     if not spec:
         raise check.fail("no species", "network.species", "a mapping of species names to initial concentrations")
     species: dict[str, float] = {}
@@ -102,7 +100,7 @@ def _species(spec: Mapping[str, Any], check: "_Checker") -> dict[str, float]:
     return species
 
 
-def _reactions(spec: Any, species: Mapping[str, float], check: "_Checker") -> list[Reaction]:
+def _reactions(spec: Any, species: Mapping[str, float], check: Checker) -> list[Reaction]:
     if isinstance(spec, list):
         items = []
         for i, item in enumerate(spec):
@@ -126,7 +124,7 @@ def _reactions(spec: Any, species: Mapping[str, float], check: "_Checker") -> li
     return reactions
 
 
-def _stoichiometry(value: Any, species: Mapping[str, float], check: "_Checker", path: str) -> dict[str, int]:
+def _stoichiometry(value: Any, species: Mapping[str, float], check: Checker, path: str) -> dict[str, int]:
     value = check.mapping(value, path, "a mapping of species to integer stoichiometries, e.g. {Ca: 2}")
     result = {}
     for key, n in value.items():
@@ -136,7 +134,7 @@ def _stoichiometry(value: Any, species: Mapping[str, float], check: "_Checker", 
     return result
 
 
-def _powers(value: Any, side: Mapping[str, int], check: "_Checker", path: str) -> dict[str, int]:
+def _powers(value: Any, side: Mapping[str, int], check: Checker, path: str) -> dict[str, int]:
     value = check.mapping(value, path, "a mapping of species to rate-law exponents")
     result = {}
     for key, p in value.items():
@@ -147,7 +145,7 @@ def _powers(value: Any, side: Mapping[str, int], check: "_Checker", path: str) -
     return result
 
 
-def _rate_constant(value: Any, order: int, side: Mapping[str, int], check: "_Checker", path: str) -> float:
+def _rate_constant(value: Any, order: int, side: Mapping[str, int], check: Checker, path: str) -> float:
     """Parse a rate constant whose unit must be concentration^(1-order)/time."""
     terms = " + ".join(f"{k}{'^' + str(p) if p != 1 else ''}" for k, p in side.items()) or "nothing"
     unit = rate_unit(order)
@@ -163,7 +161,7 @@ def _rate_constant(value: Any, order: int, side: Mapping[str, int], check: "_Che
     return number
 
 
-def _reaction(name: str, spec: Mapping[str, Any], species: Mapping[str, float], check: "_Checker",
+def _reaction(name: str, spec: Mapping[str, Any], species: Mapping[str, float], check: Checker,
               path: str) -> Reaction:
     check.keys(spec, _REACTION_KEYS, path)
     reactants = _stoichiometry(spec.get("reactants"), species, check, f"{path}.reactants")
@@ -187,7 +185,7 @@ def _reaction(name: str, spec: Mapping[str, Any], species: Mapping[str, float], 
     return Reaction(name, reactants, products, forward, reverse, forward_powers, reverse_powers)
 
 
-def _injection_rate(value: Any, volume: float, check: "_Checker", path: str) -> float:
+def _injection_rate(value: Any, volume: float, check: Checker, path: str) -> float:
     """An injection rate in nM/ms from concentration/time or amount/time (particle/ms)."""
     expected = "a rate in concentration/time ('2 uM/ms') or amount/time ('1900 particle/ms')"
     if isinstance(value, str):
@@ -205,7 +203,7 @@ def _injection_rate(value: Any, volume: float, check: "_Checker", path: str) -> 
 
 
 def _injection(name: str, spec: Mapping[str, Any], species: Mapping[str, float], volume: float, dt: float,
-               check: "_Checker") -> list[Injection]:
+               check: Checker) -> list[Injection]:
     """Expand one injection entry (a pulse, a train of ``count`` pulses every ``period``, or
     ``trains`` such trains every ``train_interval``) into :class:`Injection` pulses."""
     path = f"network.injections.{name}"
@@ -234,7 +232,7 @@ def _injection(name: str, spec: Mapping[str, Any], species: Mapping[str, float],
             for t in range(trains) for k in range(count)]
 
 
-def _spacing(spec: Mapping[str, Any], key: str, repeats: int, span: float, check: "_Checker", path: str) -> float:
+def _spacing(spec: Mapping[str, Any], key: str, repeats: int, span: float, check: Checker, path: str) -> float:
     """``period`` / ``train_interval``: required when repeating, longer than what it repeats."""
     if key not in spec:
         if repeats > 1:
@@ -247,7 +245,7 @@ def _spacing(spec: Mapping[str, Any], key: str, repeats: int, span: float, check
     return value
 
 
-def _species_list(value: Any, species: Mapping[str, float], check: "_Checker", path: str) -> tuple[str, ...]:
+def _species_list(value: Any, species: Mapping[str, float], check: Checker, path: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise check.fail(f"{value!r} is not a list of species", path, "a non-empty list of species names")
     for i, name in enumerate(value):
@@ -256,7 +254,7 @@ def _species_list(value: Any, species: Mapping[str, float], check: "_Checker", p
     return tuple(value)
 
 
-def _readout(name: str, spec: Mapping[str, Any], species: Mapping[str, float], check: "_Checker") -> Readout:
+def _readout(name: str, spec: Mapping[str, Any], species: Mapping[str, float], check: Checker) -> Readout:
     path = f"network.readouts.{name}"
     if not _NAME.match(name):
         raise check.fail(f"{name!r} is not a valid name", path, "letters, digits and '_'")
@@ -302,7 +300,7 @@ def _readout(name: str, spec: Mapping[str, Any], species: Mapping[str, float], c
 
 
 def network_recording(name: str, spec: Mapping[str, Any], network: ReactionNetwork, dt: float,
-                      check: "_Checker") -> Recording:
+                      check: Checker) -> Recording:
     """A recording of species and read-outs of ``network`` (``population: <network name>``)."""
     path = f"recordings.{name}"
     check.keys(spec, {"population", "variables", "interval", "indices"}, path)

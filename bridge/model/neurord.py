@@ -31,7 +31,7 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 
-from .errors import ModelError
+from ..errors import ModelError
 from .network_loader import DEFAULT_AMPA_CONDUCTANCES, rate_unit
 
 _NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]+")

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.integrate
 
-from ..model import Model
-from ..model.reactions import ReactionNetwork
-from ..result import Result, Signal
+from ...model import Model
+from ...model.reactions import ReactionNetwork
+from ...result import Result, Signal
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The NEURON backend for reaction-network models (``model.network`` set).
 
 One section (no membrane mechanisms: its voltage is inert) holds one point process of the
-network's generated mechanism (:mod:`.neuron_kinetic`).  The adapter sets the rate constants and
+network's generated mechanism (:mod:`.kinetic`).  The adapter sets the rate constants and
 initial concentrations, schedules the injection pulses as NetCon events (``+rate`` at the onset,
 ``-rate`` at the end; a pulse starting at t <= 0 is switched on directly), records the species at
 the recording sample times and computes the read-outs post hoc with
@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from ..model import Model, Recording
-from ..model.errors import UnsupportedError
-from ..model.reactions import ReactionNetwork
-from ..result import Result, Signal
+from ...model import Model, Recording
+from ...errors import UnsupportedError
+from ...model.reactions import ReactionNetwork
+from ...result import Result, Signal
 
 #: default CVODE relative tolerance for reaction networks
 RTOL = 1e-8
@@ -79,7 +79,7 @@ class NetworkSimulation:
     def __init__(self, model: Model, cvode: bool, rtol: float, atol: float):
         from neuron import h
 
-        from .neuron_kinetic import load
+        from .kinetic import load
 
         assert model.network is not None
         started = time.perf_counter()

@@ -1,76 +1,20 @@
-"""The NEURON backend: compiled NMODL mechanisms generated from the catalog (see
-:mod:`bridge.backends.neuron_nmodl`), compiled once and cached (:mod:`bridge.backends.neuron_build`).
-
-How the reference semantics (:mod:`bridge.backends.reference`) are reproduced
--------------------------------------------------------------------------------
-* **Point neurons** (every catalog type but ``passive``) are point processes whose state is advanced
-  once per fixed step ``dt`` (the model's) by 4th-order Runge–Kutta on the catalog's equations
-  (``n_sub`` sub-steps; ``located`` types also locate threshold crossings inside the step); they all
-  sit in one host section whose voltage is unused.  A step ending at ``t`` integrates, then applies
-  the jumps and DC changes due at ``t``, then tests the threshold on the grid, resets and starts
-  the refractory clamp — the reference's order.  NEURON delivers an event due at ``t`` at the end
-  of the step *reaching* ``t`` (after ``nrn_state`` and after ``Vector.record``), so bridge
-  schedules every event for such a target one step early (NetCon delay = delay - dt) and the
-  mechanism buffers it for the next ``nrn_state``.  Hence a ``Vector.record`` sample at ``t`` is
-  the state after all events at ``t``, as in the reference.
-* **Spikes** are detected by a NetCon with threshold 0.5 on the mechanism's ``spiked`` flag (raised
-  for one step).  NEURON checks thresholds at the start of the next step, time-stamped with that
-  step's start, i.e. the grid time of the spike (:data:`DETECTION_LAG_STEPS` = 0, measured; kept as
-  a named constant that is subtracted from recorded spike times and NetCon delays).  A cell firing
-  in two consecutive steps would show one long crossing: the mechanism counts such spikes and the
-  run fails with a clear message rather than dropping them.  Cells that spike get gids, and
-  connections from them are ``ParallelContext.gid_connect`` NetCons (a NetCon on a range-variable
-  pointer costs ~0.1 ms to create).  Spike sources are input gids (:data:`SOURCE_GID_BASE` on)
-  fired by one ``PatternStim`` one step before their (grid) spike times, through NetCons one step
-  longer; it queues one event at a time (scheduling every spike up front with ``NetCon.event`` cost
-  a Python call per spike and an event queue as long as all input spikes: 2 M events for the
-  4000-cell benchmark network).  The fixed step runs in ``ParallelContext.psolve`` (a C loop).
-* **Cost over a hand-written script** (benchmarks/native/neuron_native.py): a run loads only the
-  compiled mechanisms its model uses (:func:`.neuron_build.load_mechanisms`); each projection is one
-  inlined loop of ``gid_connect`` calls whose NetCons are kept by a hoc ``List`` (no Python object
-  per connection), their weight vectors written after ``finitialize`` from one plan per projection;
-  the ``PatternStim`` copies its two Vectors, which are then dropped; spikes are recorded into one
-  pair of Vectors per population.
-* **Passive cells** are real single-compartment sections (area 100 µm², so ``cm`` in µF/cm² equals
-  ``C_m`` in pF) with ``pas``, integrated by NEURON itself: backward Euler (``secondorder = 0``)
-  or Crank–Nicolson (``secondorder = 2``, the default here: second order in dt), or CVODE with
-  ``cvode = True``.  Kinetic NMDA synapses onto them are ``bridge_nmda_kinetic`` point processes
-  (``_cvode`` variant with CVODE), one per connection, receiving events at the spike time plus
-  the delay (the pulse starts at that grid time and only changes derivatives, so no early scheduling is needed).
-  In the fixed step the synapse states are exact to RK4 accuracy and the current uses them half a
-  step ahead, so the membrane's Crank–Nicolson step is second order: for models/nmda_kinetic.yaml
-  9.3e-5 mV at dt = 0.1 ms and 1.8e-5 mV at dt = 0.05 ms (``secondorder = 0``: 2.6e-3 mV, first
-  order); with ``cvode = True`` (atol = rtol = 1e-8) about 2e-6 mV.
-* DC steps act on ``[start, stop)``: for point neurons as events on the DC port, for passive
-  cells as an ``IClamp`` (NEURON evaluates currents at mid-step, so the grid interval is the same).
-
-Backend options (set as attributes, e.g. ``options={"cvode": True}``): ``cvode`` (bool, only for
-models made of passive cells: the per-step propagation of the point neurons is not a CVODE
-right-hand side; default: off for cells, on for reaction networks), ``cvode_atol``/``cvode_rtol``
-(default 1e-8; for reaction networks atol is in nM and the defaults are
-:data:`.neuron_network.ATOL_NM` and :data:`.neuron_network.RTOL`), ``secondorder`` (0 or 2) and
-``n_sub`` (Runge–Kutta sub-steps per dt; default: see :func:`substeps`).
-
-**Reaction networks** (``model.network`` set) run in :mod:`.neuron_network` on a generated
-KINETIC mechanism (:mod:`.neuron_kinetic`), with CVODE unless ``cvode`` is False.
-"""
+"""A cell model instantiated in NEURON: point-neuron mechanisms and passive sections, spike
+sources, connections, recordings, the fixed-step run and its result (the semantics are described
+in :mod:`bridge.backends.neuron`)."""
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from ..catalog import STIMULI, SYNAPSES
-from ..model import Model, Population, Projection, Recording
-from ..model.errors import UnsupportedError
-from ..result import Result, Signal, split_spikes
-from .base import Backend
-from .neuron_nmodl import (CVODE_SUFFIX, EVENT_SYNAPSES, PORTS, POINT_NEURONS, event_synapse_arguments,
-                           mechanism_name)
+from ...model import Model, Population, Projection, Recording
+from ...errors import UnsupportedError
+from ...result import Result, Signal, split_spikes
+from .nmodl import CVODE_SUFFIX, EVENT_SYNAPSES, PORTS, event_synapse_arguments, mechanism_name
+
 
 #: NEURON time-stamps a spike raised in the step ending at t with t + DETECTION_LAG_STEPS*dt (measured: t)
 DETECTION_LAG_STEPS = 0
@@ -113,6 +57,19 @@ def as_array(vector) -> np.ndarray:
     return np.array(vector.as_numpy(), dtype=float)
 
 
+@dataclass(frozen=True)
+class CellOptions:
+    """Backend options of a cell-model run (see :class:`~.backend.NeuronBackend`): ``cvode`` (passive
+    cells only), ``secondorder`` (0 or 2), ``n_sub`` (Runge–Kutta sub-steps per dt, None: automatic),
+    ``cvode_atol``/``cvode_rtol`` (None: :data:`CELL_TOLERANCE`)."""
+
+    cvode: bool = False
+    secondorder: int = 2
+    n_sub: int | None = None
+    cvode_atol: float | None = None
+    cvode_rtol: float | None = None
+
+
 @dataclass
 class CellGroup:
     """The NEURON objects of one population."""
@@ -128,96 +85,10 @@ class CellGroup:
             return self.cells[index](0.5)._ref_v
         return getattr(self.cells[index], f"_ref_{variable}")
 
-
-class NeuronBackend(Backend):
-    """Runs catalog models on NEURON 9 with generated, compiled NMODL mechanisms."""
-
-    name = "neuron"
-    neuron_types = frozenset(POINT_NEURONS + SECTION_NEURONS)
-    synapse_types = frozenset(SYNAPSES)
-    stimulus_types = frozenset(STIMULI)
-    #: every catalog type has a mechanism; combinations NEURON cannot run are refused in check()
-    unsupported_reasons: ClassVar[dict[str, str]] = {}
-
-    #: None: the default of the model kind (fixed step for cells, CVODE for reaction networks)
-    cvode: bool | None = None
-    secondorder: int = 2
-    n_sub: int | None = None
-    #: None: 1e-8 for cells (mV, and the synapses' units); for reaction networks see neuron_network
-    cvode_atol: float | None = None
-    cvode_rtol: float | None = None
-
-    @classmethod
-    def version(cls) -> str:
-        import neuron
-
-        return f"NEURON {neuron.__version__}"
-
-    def check(self, model: Model) -> None:
-        if model.network is not None:
-            from . import neuron_network
-
-            neuron_network.check(model, self.cvode is not False)
-            return
-        super().check(model)
-        for projection in model.projections.values():
-            target = model.populations[projection.target].type
-            continuous = projection.synapse.synapse_type.continuous
-            if continuous and target not in SECTION_NEURONS:
-                raise UnsupportedError(self.name, f"{projection.synapse.type} onto {target} (continuous synapses "
-                                       f"need a real NEURON section: only onto {', '.join(SECTION_NEURONS)})")
-        if self.cvode and any(p.type not in SECTION_NEURONS for p in model.populations.values()):
-            raise UnsupportedError(self.name, "cvode with point neurons (their exact per-step update is not a "
-                                   "CVODE right-hand side; use the fixed step)")
-
-    def run(self, model: Model) -> Result:
-        from . import neuron_build
-
-        if model.network is not None:
-            return self._run_network(model)
-        started = time.perf_counter()
-        built = neuron_build.load_mechanisms(self.mechanisms(model))  # only what the model uses
-        simulation = NeuronSimulation(model, self)
-        simulation._initialise()  # finitialize, weights, scheduled inputs: setup, not simulation
-        ready = time.perf_counter()
-        simulation.advance()
-        stepped = time.perf_counter()
-        result = simulation.collect()  # result handling: not simulation (the native scripts time psolve only)
-        result.metadata.update(setup_s=ready - started, simulate_s=stepped - ready,
-                               collect_s=time.perf_counter() - stepped, compile_s=built.seconds,
-                               compiled=built.compiled, backend_version=self.version(), cvode=bool(self.cvode),
-                               secondorder=int(self.secondorder),
-                               library=", ".join(str(path) for path in built.libraries))
-        return result
-
-    def mechanisms(self, model: Model) -> set[str]:
-        """Names of the compiled mechanisms ``model`` needs (point neurons, continuous synapses)."""
-        names = {mechanism_name(p.type) for p in model.populations.values() if p.type not in SECTION_NEURONS}
-        variant = CVODE_SUFFIX if self.cvode else ""
-        names |= {mechanism_name(p.synapse.type) + variant for p in model.projections.values()
-                  if p.synapse.synapse_type.continuous}
-        return names
-
-    def _run_network(self, model: Model) -> Result:
-        from . import neuron_network
-        from .neuron_network import NetworkSimulation
-
-        started = time.perf_counter()
-        simulation = NetworkSimulation(
-            model, cvode=self.cvode is not False,
-            rtol=neuron_network.RTOL if self.cvode_rtol is None else float(self.cvode_rtol),
-            atol=neuron_network.ATOL_NM if self.cvode_atol is None else float(self.cvode_atol))
-        ready = time.perf_counter()
-        result = simulation.run()
-        result.metadata.update(setup_s=ready - started, backend_version=self.version(),
-                               dt_ms=model.simulation.dt, duration_ms=model.simulation.duration)
-        return result
-
-
 class NeuronSimulation:
     """One model instantiated in NEURON."""
 
-    def __init__(self, model: Model, options: NeuronBackend):
+    def __init__(self, model: Model, options: CellOptions):
         from neuron import h
 
         self.h = h

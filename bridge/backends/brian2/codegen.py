@@ -21,7 +21,7 @@ from typing import Any, Collection, Mapping, Sequence
 
 import numpy as np
 
-from ..catalog.base import NeuronType, Statements, SynapseType
+from ...catalog.base import NeuronType, Statements, SynapseType
 
 EXP_CLIP = 700.0
 """Largest argument passed to ``exp`` (same clip as the reference's expression evaluator)."""

@@ -1,226 +1,30 @@
-"""The Brian2 backend: catalog types turned into generated Brian2 code (see :mod:`.brian2_codegen`).
-
-Time-grid alignment with the reference semantics (:mod:`bridge.backends.reference`)
------------------------------------------------------------------------------------
-Brian2 step ``m`` (clock ``t = m*dt``) integrates the state from bridge time ``m*dt`` to
-``(m+1)*dt``; everything that happens later in that step (delivery, threshold, reset) is what the
-reference does at bridge time ``(m+1)*dt``.  Hence:
-
-* the network schedule is ``start, groups, synapses, thresholds, resets, end``: spikes are delivered
-  after the state update and *before* the threshold test, as in the reference.  A synaptic pathway
-  reads the spikes its source emitted in the previous step, so Brian2's own delay is
-  ``delay - dt`` (bridge delays are >= dt);
-* spike sources emit at clock ``t_s - dt``; spike monitor times get ``+ dt``; a train with several
-  spikes on one grid point is spread over copies of the source (static synapses only);
-* samples are taken at the *start* of a step (state after every event of the previous step), with
-  the monitor's own clock of period ``interval``; the run lasts ``duration + dt`` so that the sample
-  at ``duration`` exists, and spikes after ``duration`` are dropped;
-* a DC step acts on ``[start, stop)``: a per-stimulus ``TimedArray`` (one value per step) sets the
-  per-cell ``I_dc`` before the state update of each step;
-* refractoriness: see :func:`.brian2_codegen.refractory_period`.
-
-Integration: ``exact`` (Brian2's linear solver) for types the catalog declares linear and that no
-continuous synapse drives, ``rk4`` otherwise (``lif_cond_exp``, AdEx, Izhikevich, QIF, kinetic NMDA
-and its target).  A continuous synapse and its target are advanced by separate updaters coupled
-through the trapezoidal mean of the synaptic current evaluated before and after the synapse's
-update; the membrane potential inside that current is the step-start value, which leaves a small
-first-order term (kinetic NMDA at dt = 0.1 ms: 1.8e-4 mV, versus 5.6e-3 mV with one summed
-current).  Override with the backend option ``method`` (one Brian2 method for every group).
-
-``located`` threshold types (AdEx, Izhikevich, QIF) are tested at the grid and reported at the
-step end, as in the reference; the reset code then accounts for the part of the step after the
-crossing (linear interpolation of V, one Euler step over the remainder:
-:func:`.brian2_codegen.located_remainder`), and the right-hand sides see V capped at the cut-off
-(:func:`.brian2_codegen.located_cap`) so the upswing cannot overflow within the crossing step.
-This is an approximation of the reference's located reset (QIF and Izhikevich test cells: every
-spike within one step of the reference).
-
-Cost over a hand-written script: quantities with one value across a population or projection
-(parameters, the weight, synaptic states a spike never changes) are namespace constants, not
-per-cell/per-connection arrays (:func:`.brian2_codegen.event_synapse_code`); populations of one type
-and parameter set share one ``NeuronGroup`` (as subgroups), event projections with the same code
-from one source into different populations share one ``Synapses`` object, all spike sources are one
-``SpikeGeneratorGroup``, a shared group has one ``SpikeMonitor``, and monitors sampling every step
-use the default clock.  Each of these keeps every target's inputs and their order, so results are
-those of one object per model object up to round-off (Brian2 hoists constant subexpressions out of
-its loops).  Connections are made in chunks (:data:`CONNECT_CHUNK`) into pre-sized arrays.
-
-Reaction-network models (``model.network`` set) are run by :mod:`.brian2_network`, which refuses
-networks too stiff for an explicit method at the model's dt.
-
-Options (set as attributes, e.g. ``simulate(..., options={"target": "numpy"})``): ``target``
-(``numpy``, ``cython`` default, ``cpp_standalone``), ``method``.  Compiled code lives in
-``cache_dir("brian2")``: Cython modules (Brian2 names them by a hash of their source and locks
-while compiling) and standalone projects (one directory per model content hash, built and run
-under a file lock).  The SymPy solution behind ``exact`` is cached there too (:class:`CachedMethod`).
-"""
+"""A cell model built as Brian2 objects (groups, spike sources, synapses, monitors) and the conversion
+of the monitors to a :class:`~bridge.result.Result` (the semantics are described in
+:mod:`bridge.backends.brian2`)."""
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from ..catalog import NEURONS, STIMULI, SYNAPSES
-from ..catalog.base import NeuronType, SynapseType
-from ..model import Model, Population, Projection, Recording, steps
-from ..model.errors import UnsupportedError
-from ..result import Result, Signal, split_spikes
-from . import brian2_codegen as gen
-from .base import Backend
-from .cache import cache_dir, content_hash
+from ...catalog import SYNAPSES
+from ...catalog.base import NeuronType, SynapseType
+from ...model import Model, Population, Projection, Recording, steps
+from ...result import Result, Signal, split_spikes
+from . import codegen as gen
+from .methods import LINEAR_METHOD, NONLINEAR_METHOD, integrator
 
-TARGETS = ("numpy", "cython", "cpp_standalone")
 SCHEDULE = ["start", "groups", "synapses", "thresholds", "resets", "end"]
-LINEAR_METHOD = "exact"
-NONLINEAR_METHOD = "rk4"
 CONNECT_CHUNK = 1 << 21
 """Connections per ``Synapses.connect`` call (see :meth:`Brian2Network._connect`)."""
 
 
-class Brian2Backend(Backend):
-    """Runs a model on Brian2 with code generated from the catalog (see the module docstring)."""
-
-    name = "brian2"
-    neuron_types: ClassVar[frozenset[str]] = frozenset(NEURONS)
-    synapse_types: ClassVar[frozenset[str]] = frozenset(SYNAPSES)
-    stimulus_types: ClassVar[frozenset[str]] = frozenset(STIMULI)
-    unsupported_reasons: ClassVar[dict[str, str]] = {}
-
-    #: code-generation target: numpy, cython or cpp_standalone
-    target: str = "cython"
-    #: Brian2 integration method for every group (None: exact for linear types, else rk4)
-    method: str | None = None
-
-    @classmethod
-    def version(cls) -> str:
-        import brian2
-
-        return f"brian2 {brian2.__version__}"
-
-    def check(self, model: Model) -> None:
-        if model.network is not None:  # reaction networks: see brian2_network
-            from . import brian2_network
-
-            brian2_network.check(model, self.method, self.target)
-            return
-        super().check(model)
-        if self.target not in TARGETS:
-            raise UnsupportedError(self.name, f"target {self.target!r} (known: {', '.join(TARGETS)})")
-        if self.method is not None:
-            from brian2 import StateUpdateMethod
-
-            if self.method not in StateUpdateMethod.stateupdaters:
-                known = ", ".join(sorted(StateUpdateMethod.stateupdaters))
-                raise UnsupportedError(self.name, f"integration method {self.method!r} (known: {known})")
-        for projection in model.projections.values():
-            source = model.stimuli.get(projection.source)
-            kind = projection.synapse.synapse_type
-            if source is not None and kind.name != "static" and _max_multiplicity(source.trains) > 1:
-                raise UnsupportedError(self.name, f"projection {projection.name}: a spike train of "
-                                       f"{source.name} has two spikes in one time step, which a "
-                                       f"{kind.name} synapse would have to process one after the other")
-
-    def run(self, model: Model) -> Result:
-        import brian2 as b2
-
-        if model.network is not None:
-            from . import brian2_network
-
-            result = brian2_network.run(model, self.method, self.target)
-            result.metadata.update(backend_version=self.version())
-            return result
-        started = time.perf_counter()
-        _configure(b2, self.target, model)
-        build = Brian2Network(b2, model, self.method, release_model_arrays=self.release_model_arrays)
-        if self.target == "cpp_standalone":
-            built = time.perf_counter()
-            _run_standalone(b2, build, model, self.method)
-            finished = time.perf_counter()
-            simulate_s = float(getattr(b2.device, "_last_run_time", None) or finished - built)
-            setup_s = finished - started - simulate_s
-        else:
-            build.network.run(0 * b2.ms, namespace={})  # code generation and compilation
-            built = time.perf_counter()
-            build.network.run(build.run_time, namespace={})
-            setup_s, simulate_s = built - started, time.perf_counter() - built
-        result = build.result()
-        result.metadata.update(setup_s=setup_s, simulate_s=simulate_s, backend_version=self.version(),
-                               target=self.target, methods=build.methods)
-        return result
-
-
-def _max_multiplicity(trains: list[np.ndarray]) -> int:
+def max_multiplicity(trains: list[np.ndarray]) -> int:
     """Largest number of spikes of one train on one grid point."""
     ticks = [np.round(np.asarray(t) * 1e6).astype(np.int64) for t in trains if len(t)]
     counts = [np.unique(t, return_counts=True)[1] for t in ticks]
     return max((int(c.max()) for c in counts), default=1)
-
-
-def _configure(b2, target: str, model: Model) -> None:
-    """Set Brian2's preferences, device and clock for one run."""
-    b2.prefs.codegen.runtime.cython.cache_dir = str(cache_dir("brian2") / "cython")
-    b2.prefs.codegen.runtime.cython.multiprocess_safe = True
-    b2.prefs.logging.file_log = False
-    b2.prefs.logging.delete_log_on_exit = True
-    if target == "cpp_standalone":
-        b2.set_device("cpp_standalone", build_on_run=False)
-    else:
-        b2.prefs.codegen.target = target
-    b2.defaultclock.dt = model.simulation.dt * b2.ms
-
-
-def _run_standalone(b2, build: "Brian2Network", model: Model, method: str | None) -> None:
-    """Build (or reuse) and run the C++ project of ``model`` under a lock, then read its results."""
-    from brian2.utils.filelock import FileLock
-
-    build.network.run(build.run_time, namespace={})
-    key = content_hash(repr(sorted(model.document.items(), key=str)), repr(model.simulation), str(method),
-                       b2.__version__)
-    directory = cache_dir("brian2") / "standalone" / key
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(directory) + ".lock"):
-        b2.device.build(directory=str(directory), compile=True, run=True, with_output=False)
-        build.collect()
-
-
-class CachedMethod:
-    """A Brian2 integration method whose generated update code is cached on disk.
-
-    Brian2's ``exact`` method solves the linear system symbolically with SymPy, which takes
-    seconds per group on every run; the abstract code it returns depends only on the equations and
-    on which identifiers are constants, so it is stored under ``cache_dir("brian2")/stateupdaters``
-    keyed by their hash (written atomically: temporary file, then rename).
-    """
-
-    def __init__(self, name: str):
-        self.name = name
-        self.__name__ = name
-
-    def key(self, equations: Any, variables: dict[str, Any] | None) -> str:
-        import brian2
-
-        variables = variables or {}
-        names = sorted((set(equations.identifiers) | set(equations.names)) & set(variables))
-        kinds = [(n, type(variables[n]).__name__, getattr(variables[n], "constant", None),
-                  getattr(variables[n], "scalar", None)) for n in names]
-        return content_hash(self.name, str(equations), repr(kinds), brian2.__version__)
-
-    def __call__(self, equations: Any, variables: dict[str, Any] | None = None,
-                 method_options: dict[str, Any] | None = None) -> str:
-        from brian2 import StateUpdateMethod
-
-        path = cache_dir("brian2") / "stateupdaters" / f"{self.name}-{self.key(equations, variables)}.txt"
-        if path.exists():
-            return path.read_text(encoding="utf-8")
-        code = StateUpdateMethod.stateupdaters[self.name](equations, variables, method_options)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(code, encoding="utf-8")
-        os.replace(temporary, path)
-        return code
 
 
 @dataclass
@@ -303,11 +107,6 @@ class Brian2Network:
     def _method(self, linear: bool) -> str:
         return self.method_override or (LINEAR_METHOD if linear else NONLINEAR_METHOD)
 
-    @staticmethod
-    def _integrator(method: str) -> Any:
-        """What Brian2 gets as ``method``: the disk-cached ``exact`` solver, or the method name."""
-        return CachedMethod(method) if method == LINEAR_METHOD else method
-
     def _neuron_group(self, members: list[Population], currents: list[str]) -> list[Any]:
         b2, kind = self.b2, members[0].neuron_type
         method = self._method(kind.linear and not currents)
@@ -333,7 +132,7 @@ class Brian2Network:
         namespace.update(constants)
         name = "pop_" + _joined([p.name for p in members])
         group = b2.NeuronGroup(size, gen.neuron_equations(kind, currents, [f"dcmask_{n}" for n in masks], constants),
-                               method=self._integrator(method), name=name, namespace=namespace, **options)
+                               method=integrator(method), name=name, namespace=namespace, **options)
         parameters = {k: v for k, v in first.parameters.items() if k not in constants}
         values: dict[str, Any] = {**parameters, **{c: 0.0 for c in currents}, "I_dc": 0.0,
                                   **{f"dcmask_{n}": mask for n, mask in masks.items()}}
@@ -384,7 +183,7 @@ class Brian2Network:
         for name, stimulus in sources.items():
             trains = stimulus.trains
             size = len(trains)
-            layers = _max_multiplicity(trains)
+            layers = max_multiplicity(trains)
             # vectorised (a Python loop per spike took seconds for 10^6 spikes): the layer of a spike
             # is the number of earlier spikes of its train on the same grid point (trains are sorted)
             index = np.repeat(np.arange(size, dtype=np.int32), [len(t) for t in trains])
@@ -552,7 +351,7 @@ class Brian2Network:
             source, self.groups[projection.target],
             model=gen.continuous_synapse_equations(kind, list(parameters), f"I_{projection.name}",
                                                    target_type.membrane, constants),
-            on_pre=gen.pulse_on_pre(kind), delay=(projection.delay - self.dt) * b2.ms, method=self._integrator(method),
+            on_pre=gen.pulse_on_pre(kind), delay=(projection.delay - self.dt) * b2.ms, method=integrator(method),
             name=f"proj_{projection.name}", namespace={gen.syn(n): v for n, v in constants.items()})
         self._connect(synapses, [part], 0)
         self._order_coupling(synapses, projection.name, self.groups[projection.target].order)
@@ -724,5 +523,3 @@ def _spike_trains(times: np.ndarray, cells: np.ndarray, size: int, duration: flo
     keep = times <= duration + 1e-9 * dt
     return split_spikes(times[keep], cells[keep], size)
 
-
-__all__ = ["Brian2Backend", "TARGETS"]

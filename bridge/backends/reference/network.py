@@ -1,75 +1,16 @@
-"""The reference backend: bridge's own high-accuracy solver, the ground truth of the harness.
-
-Semantics (shared by every backend adapter, see README "Time grid"):
-
-* Time advances on the grid ``t_k = k*dt``.  Between grid points each population is integrated
-  exactly (affine equations: matrix exponential, like NEST) or with DOP853 at rtol 1e-10.
-* Spikes of sources and neurons happen on the grid; a spike at ``t_s`` with delay ``d`` changes the
-  target's receptor variable at ``t_s + d`` (the sample at that time already includes the jump).
-* ``grid`` threshold detection tests the threshold at grid points (NEST ``iaf_*``); ``located``
-  detection finds the crossing inside the step, resets there and reports the spike at the step end
-  (NEST ``aeif_*``).  A refractory cell holds its clamped variables for ``t_ref``.
-* A DC step acts on ``[start, stop)``.  Recorded samples at ``t`` are the state at ``t`` after
-  every event at ``t``.
-"""
+"""The event loop of the reference backend for cell models: populations advanced between grid
+points (:mod:`.cells`), spikes delivered through projections with their delays, DC steps, samples.
+The semantics it defines are described in :mod:`bridge.backends.reference`."""
 from __future__ import annotations
 
 import heapq
-import time
 from collections import defaultdict
 
 import numpy as np
 
-from ..catalog import NEURONS, STIMULI, SYNAPSES
-from ..model import Model, steps
-from ..model.errors import ModelError
-from ..result import Result, Signal
-from .base import Backend
-from .reference_cells import CellGroup, ContinuousSynapses, EventSynapses
-
-
-class ReferenceBackend(Backend):
-    """Runs every catalog type; see the module docstring for the semantics."""
-
-    name = "reference"
-    neuron_types = frozenset(NEURONS)
-    synapse_types = frozenset(SYNAPSES)
-    stimulus_types = frozenset(STIMULI)
-    #: reaction networks (``model.network``): solver (BDF, LSODA or Radau), relative tolerance and
-    #: absolute tolerance in nM (None: 1e-10 nM);
-    #: set with ``--option reference.network_rtol=1e-8`` etc.
-    network_method: str = "BDF"
-    network_rtol: float = 1e-10
-    network_atol: float | None = None
-
-    @classmethod
-    def version(cls) -> str:
-        import scipy
-
-        from .. import __version__
-
-        return f"bridge {__version__} (scipy {scipy.__version__})"
-
-    def run(self, model: Model) -> Result:
-        if model.network is not None:
-            from .reference_network import NetworkSolverOptions, run_network
-
-            if self.network_method not in ("BDF", "LSODA", "Radau"):
-                raise ModelError(f"network_method {self.network_method!r} is unknown", "--option",
-                                 "reference.network_method=BDF, LSODA or Radau", "command line")
-
-            result = run_network(model, NetworkSolverOptions(self.network_method, float(self.network_rtol),
-                                                             None if self.network_atol is None
-                                                             else float(self.network_atol)))
-            result.metadata["backend_version"] = self.version()
-            return result
-        started = time.perf_counter()
-        simulation = ReferenceSimulation(model)
-        built = time.perf_counter()
-        result = simulation.run()
-        result.metadata.update(setup_s=built - started, simulate_s=time.perf_counter() - built,
-                               backend_version=self.version())
-        return result
+from ...model import Model, steps
+from ...result import Result, Signal
+from .cells import CellGroup, ContinuousSynapses, EventSynapses
 
 
 class ReferenceSimulation:

@@ -1,4 +1,4 @@
-"""Compile the NMODL mechanisms of ``mod/`` with ``nrnivmodl`` once, cache the libraries, load them.
+"""Compile NMODL mechanisms (the catalog's in ``mod/``, generated ones) with ``nrnivmodl`` once, cache the libraries, load them.
 
 A simulation loads only the mechanisms its model uses (:func:`load_mechanisms`: one library per
 ``.mod`` file, compiled on first use): the library of all of ``mod/`` adds about 1.3 MiB to the
@@ -18,6 +18,7 @@ of the NEURON version and every compiled ``.mod`` file (name and text).  An entr
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -29,8 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import cache_dir, content_hash, sha256
-from .neuron_nmodl import MOD_DIR
+from ..cache import cache_dir, content_hash
 
 MANIFEST = "manifest.json"
 #: single-mechanism libraries loaded in this process (:func:`load_mechanisms`)
@@ -63,7 +63,7 @@ def neuron_version() -> str:
         return "unknown"
 
 
-def mod_files(directory: Path = MOD_DIR) -> list[Path]:
+def mod_files(directory: Path) -> list[Path]:
     """The ``.mod`` sources to compile, sorted by name."""
     return sorted(directory.glob("*.mod"))
 
@@ -88,7 +88,7 @@ def nrnivmodl() -> str:
 
 
 def _sha256(path: Path) -> str:
-    digest = sha256()
+    digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
@@ -169,7 +169,7 @@ def _remove_leftovers(root: Path, age_s: float = 3600.0) -> None:
             pass
 
 
-def build(directory: Path = MOD_DIR, sources: list[Path] | None = None) -> Build:
+def build(directory: Path, sources: list[Path] | None = None) -> Build:
     """Return a valid compiled library for the ``.mod`` files of ``directory`` (or only ``sources``),
     compiling if needed."""
     started = time.perf_counter()
@@ -196,7 +196,7 @@ def build(directory: Path = MOD_DIR, sources: list[Path] | None = None) -> Build
     return Build(_library_of(entry), True, time.perf_counter() - started)
 
 
-def load_mechanisms(names, directory: Path = MOD_DIR) -> Build:
+def load_mechanisms(names, directory: Path) -> Build:
     """Build (or reuse) one library per mechanism of ``names`` (``.mod`` file stems in ``directory``)
     and load those this process does not have yet.  ``library`` of the returned :class:`Build` is the
     first library (``libraries``: all of them), ``compiled`` whether any was compiled now, ``seconds``

@@ -25,11 +25,12 @@ import time
 
 import numpy as np
 
-from ..model import Model
-from ..model.errors import UnsupportedError
-from ..model.reactions import ReactionNetwork
-from ..result import Result, Signal
-from .network_codegen import balances, identifiers, injected_species, net_flux, rate_parameters
+from ...model import Model
+from ...errors import UnsupportedError
+from ...model.reactions import ReactionNetwork
+from ...result import Result, Signal
+from .device import configure
+from ..network_codegen import balances, identifiers, injected_species, net_flux, rate_parameters
 
 #: explicit methods usable on networks -> order p of their stability polynomial Σ_{k<=p} z^k/k!
 METHODS = {"euler": 1, "rk2": 2, "heun": 2, "rk4": 4}
@@ -148,13 +149,12 @@ def run(model: Model, method: str | None, target: str) -> Result:
     """Simulate the network on Brian2 (see the module docstring)."""
     import brian2 as b2
 
-    from .brian2 import _configure
 
     network = model.network
     assert network is not None
     method = method or DEFAULT_METHOD
     started = time.perf_counter()
-    _configure(b2, target, model)
+    configure(b2, target, model)
     dt = model.simulation.dt
     text, namespace, ids = equations(network)
     group = b2.NeuronGroup(1, text, method=method, namespace=namespace, name="reaction_network")

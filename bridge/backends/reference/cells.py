@@ -12,9 +12,9 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.linalg import expm
 
-from ..catalog.expressions import evaluate, execute
-from ..catalog.synapses import SYNAPSES
-from ..model import Population, Projection
+from ...catalog.expressions import evaluate, execute
+from ...catalog.synapses import SYNAPSES
+from ...model import Population, Projection
 
 RTOL = 1e-10
 ATOL = 1e-12

@@ -1,0 +1,103 @@
+"""The Brian2 backend class: what it runs, its options, and one run (runtime or standalone device)."""
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from ...catalog import NEURONS, STIMULI, SYNAPSES
+from ...model import Model
+from ...errors import UnsupportedError
+from ...result import Result
+from ..base import Backend
+from ..cache import cache_dir, content_hash
+from .device import TARGETS, configure
+from .network import Brian2Network, max_multiplicity
+
+
+class Brian2Backend(Backend):
+    """Runs a model on Brian2 with code generated from the catalog (see :mod:`bridge.backends.brian2`)."""
+
+    name = "brian2"
+    neuron_types: ClassVar[frozenset[str]] = frozenset(NEURONS)
+    synapse_types: ClassVar[frozenset[str]] = frozenset(SYNAPSES)
+    stimulus_types: ClassVar[frozenset[str]] = frozenset(STIMULI)
+    unsupported_reasons: ClassVar[dict[str, str]] = {}
+
+    #: code-generation target: numpy, cython or cpp_standalone
+    target: str = "cython"
+    #: Brian2 integration method for every group (None: exact for linear types, else rk4)
+    method: str | None = None
+
+    @classmethod
+    def version(cls) -> str:
+        import brian2
+
+        return f"brian2 {brian2.__version__}"
+
+    def check(self, model: Model) -> None:
+        if model.network is not None:  # reaction networks: see .reactions
+            from . import reactions
+
+            reactions.check(model, self.method, self.target)
+            return
+        super().check(model)
+        if self.target not in TARGETS:
+            raise UnsupportedError(self.name, f"target {self.target!r} (known: {', '.join(TARGETS)})")
+        if self.method is not None:
+            from brian2 import StateUpdateMethod
+
+            if self.method not in StateUpdateMethod.stateupdaters:
+                known = ", ".join(sorted(StateUpdateMethod.stateupdaters))
+                raise UnsupportedError(self.name, f"integration method {self.method!r} (known: {known})")
+        for projection in model.projections.values():
+            source = model.stimuli.get(projection.source)
+            kind = projection.synapse.synapse_type
+            if source is not None and kind.name != "static" and max_multiplicity(source.trains) > 1:
+                raise UnsupportedError(self.name, f"projection {projection.name}: a spike train of "
+                                       f"{source.name} has two spikes in one time step, which a "
+                                       f"{kind.name} synapse would have to process one after the other")
+
+    def run(self, model: Model) -> Result:
+        import brian2 as b2
+
+        if model.network is not None:
+            from . import reactions
+
+            result = reactions.run(model, self.method, self.target)
+            result.metadata.update(backend_version=self.version())
+            return result
+        started = time.perf_counter()
+        configure(b2, self.target, model)
+        build = Brian2Network(b2, model, self.method, release_model_arrays=self.release_model_arrays)
+        if self.target == "cpp_standalone":
+            built = time.perf_counter()
+            _run_standalone(b2, build, model, self.method)
+            finished = time.perf_counter()
+            simulate_s = float(getattr(b2.device, "_last_run_time", None) or finished - built)
+            setup_s = finished - started - simulate_s
+        else:
+            build.network.run(0 * b2.ms, namespace={})  # code generation and compilation
+            built = time.perf_counter()
+            build.network.run(build.run_time, namespace={})
+            setup_s, simulate_s = built - started, time.perf_counter() - built
+        result = build.result()
+        result.metadata.update(setup_s=setup_s, simulate_s=simulate_s, backend_version=self.version(),
+                               target=self.target, methods=build.methods)
+        return result
+
+
+def _run_standalone(b2, build: Brian2Network, model: Model, method: str | None) -> None:
+    """Build (or reuse) and run the C++ project of ``model`` under a lock, then read its results."""
+    from brian2.utils.filelock import FileLock
+
+    build.network.run(build.run_time, namespace={})
+    key = content_hash(repr(sorted(model.document.items(), key=str)), repr(model.simulation), str(method),
+                       b2.__version__)
+    directory = cache_dir("brian2") / "standalone" / key
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(directory) + ".lock"):
+        b2.device.build(directory=str(directory), compile=True, run=True, with_output=False)
+        build.collect()
+
+
+__all__ = ["Brian2Backend", "TARGETS"]

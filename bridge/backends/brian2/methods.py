@@ -1,0 +1,53 @@
+"""Integration methods: Brian2's ``exact`` for linear types (its SymPy solution cached on disk), ``rk4``
+otherwise."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..cache import cache_dir, content_hash
+
+LINEAR_METHOD = "exact"
+NONLINEAR_METHOD = "rk4"
+
+
+class CachedMethod:
+    """A Brian2 integration method whose generated update code is cached on disk.
+
+    Brian2's ``exact`` method solves the linear system symbolically with SymPy, which takes
+    seconds per group on every run; the abstract code it returns depends only on the equations and
+    on which identifiers are constants, so it is stored under ``cache_dir("brian2")/stateupdaters``
+    keyed by their hash (written atomically: temporary file, then rename).
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self.__name__ = name
+
+    def key(self, equations: Any, variables: dict[str, Any] | None) -> str:
+        import brian2
+
+        variables = variables or {}
+        names = sorted((set(equations.identifiers) | set(equations.names)) & set(variables))
+        kinds = [(n, type(variables[n]).__name__, getattr(variables[n], "constant", None),
+                  getattr(variables[n], "scalar", None)) for n in names]
+        return content_hash(self.name, str(equations), repr(kinds), brian2.__version__)
+
+    def __call__(self, equations: Any, variables: dict[str, Any] | None = None,
+                 method_options: dict[str, Any] | None = None) -> str:
+        from brian2 import StateUpdateMethod
+
+        path = cache_dir("brian2") / "stateupdaters" / f"{self.name}-{self.key(equations, variables)}.txt"
+        if path.exists():
+            return path.read_text(encoding="utf-8")
+        code = StateUpdateMethod.stateupdaters[self.name](equations, variables, method_options)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(code, encoding="utf-8")
+        os.replace(temporary, path)
+        return code
+
+
+def integrator(method: str) -> Any:
+    """What Brian2 gets as ``method``: the disk-cached ``exact`` solver, or the method name."""
+    return CachedMethod(method) if method == LINEAR_METHOD else method

@@ -1,0 +1,77 @@
+"""Validation helpers bound to one source file: every failure becomes a :class:`ModelError` naming
+the file, the field path, the value and what was expected."""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping
+
+from ..catalog.base import Parameter
+from ..errors import ModelError
+from ..units import to_internal
+
+GRID_EPS = 1e-6
+"""Relative slack when testing that a time lies on the dt grid."""
+
+
+class Checker:
+    """Validation helpers bound to one source file."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.seed = 0  # the model's seed (set by _simulation), for rules that draw at random
+
+    def fail(self, message: str, path: str, expected: str = "") -> ModelError:
+        return ModelError(message, path, expected, self.source)
+
+    def mapping(self, value: Any, path: str, what: str = "a mapping") -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(f"{value!r} is not a mapping", path, what)
+        return value
+
+    def keys(self, mapping: Mapping[str, Any], allowed: Iterable[str], path: str) -> None:
+        allowed = sorted(allowed)
+        for key in mapping:
+            if key not in allowed:
+                raise self.fail(f"unknown field {key!r}", f"{path}.{key}" if path else key,
+                                "one of " + ", ".join(allowed))
+
+    def quantity(self, value: Any, unit: str, path: str) -> float:
+        return to_internal(value, unit, path, self.source)
+
+    def parameter(self, parameter: Parameter, value: Any, path: str) -> float:
+        if isinstance(value, str) and value.strip() in ("inf", "infinity") and parameter.unit == "ms":
+            number = math.inf
+        else:
+            number = self.quantity(value, parameter.unit, path)
+        if parameter.positive and not number > 0:
+            raise self.fail(f"{value!r} is not positive", path, f"a value > 0 {parameter.unit}")
+        if parameter.nonnegative and not number >= 0:
+            raise self.fail(f"{value!r} is negative", path, f"a value >= 0 {parameter.unit}")
+        return number
+
+    def parameters(self, declared: Iterable[Parameter], given: Mapping[str, Any], path: str) -> dict[str, float]:
+        declared = {p.name: p for p in declared}
+        values: dict[str, float] = {}
+        for key, value in given.items():
+            if key not in declared:
+                raise self.fail(f"unknown parameter {key!r}", f"{path}.{key}",
+                                "one of " + ", ".join(declared) if declared else "no parameters")
+            values[key] = self.parameter(declared[key], value, f"{path}.{key}")
+        for name, parameter in declared.items():
+            if name not in values:
+                if parameter.default is None:
+                    raise self.fail(f"missing parameter {name!r}", f"{path}.{name}",
+                                    f"a value in {parameter.unit or 'plain numbers'}")
+                values[name] = parameter.default
+        return values
+
+    def on_grid(self, time: float, dt: float, path: str) -> None:
+        if math.isfinite(time) and abs(time / dt - round(time / dt)) > GRID_EPS:
+            raise self.fail(f"{time:g} ms is not on the time grid", path, f"a multiple of dt = {dt:g} ms")
+
+    def integer(self, value: Any, path: str, minimum: int = 0) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(f"{value!r} is not an integer >= {minimum}", path, f"an integer >= {minimum}")
+        return value

@@ -74,8 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     neurord.add_argument("--description", default="", help="text put first in the model's description")
     neurord.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
-    catalog = commands.add_parser("catalog", help="list model types with their parameters, units and defaults")
+    catalog = commands.add_parser("catalog", help="list model types with their parameters, units, defaults "
+                                  "and equations")
     catalog.add_argument("types", nargs="*", metavar="TYPE", help="only these types (default: all)")
+    catalog.add_argument("--model", metavar="FILE", help="list the types FILE declares (its 'types:' and "
+                         "included type files) instead of the built-in ones")
     return parser
 
 
@@ -240,8 +243,10 @@ def _import_neurord(args) -> int:
 
 def _info(args) -> int:
     from .backends.registry import available_backends, get_backend
+    from .catalog import STIMULI, builtin_types
 
-    print("backend     version                         neurons / synapses / stimuli")
+    kinds = [*builtin_types().values(), *STIMULI.values()]
+    print("backend     version                         built-in types it runs")
     for name in available_backends():
         try:
             backend = get_backend(name)
@@ -249,34 +254,48 @@ def _info(args) -> int:
         except Exception as exc:  # a backend whose simulator is missing still gets listed
             print(f"{name:<11} unavailable: {type(exc).__name__}: {exc}")
             continue
-        print(f"{name:<11} {version:<31} {', '.join(sorted(backend.neuron_types))}")
-        print(f"{'':<43} {', '.join(sorted(backend.synapse_types))}")
-        print(f"{'':<43} {', '.join(sorted(backend.stimulus_types))}")
-        for type_name, reason in sorted(backend.unsupported_reasons.items()):
-            print(f"{'':<43} unsupported {type_name}: {reason}")
+        refused = {kind.name: backend.type_problem(kind) for kind in kinds}
+        runs = [kind.name for kind in kinds if not refused[kind.name]]
+        print(f"{name:<11} {version:<31} {', '.join(runs)}")
+        for type_name, reason in refused.items():
+            if reason:
+                print(f"{'':<43} unsupported {type_name}: {reason}")
+    print("Types a model declares run wherever their declaration allows: reference, neuron and brian2 "
+          "generate code from the equations; nest needs a 'native: nest' mapping.")
     return EXIT_OK
 
 
 def _catalog(args) -> int:
-    from .catalog import NEURONS, STIMULI, SYNAPSES
+    from .catalog import STIMULI, builtin_types
+    from .catalog.declare import type_summary
 
-    everything = {**NEURONS, **SYNAPSES, **STIMULI}
+    if args.model:
+        from .model import load
+
+        everything = dict(load(args.model).types)
+        if not everything:
+            print(f"{args.model}: declares no types (the built-in ones: bridge catalog)")
+            return EXIT_OK
+    else:
+        everything = {**builtin_types(), **STIMULI}
     unknown = [t for t in args.types if t not in everything]
     if unknown:
         raise ModelError(f"unknown type {unknown[0]!r}", "TYPE", "one of " + ", ".join(everything),
-                         source="command line")
-    for family, types in (("neuron", NEURONS), ("synapse", SYNAPSES), ("stimulus", STIMULI)):
-        for name, kind in types.items():
-            if args.types and name not in args.types:
-                continue
-            native = ", ".join(f"{k}: {v}" for k, v in kind.native.items())
-            print(f"{name} ({family}{'; ' + native if native else ''})")
+                         source=args.model or "command line")
+    for name, kind in everything.items():
+        if args.types and name not in args.types:
+            continue
+        native = ", ".join(f"{k}: {v.model}" for k, v in kind.native.items())
+        origin = "" if kind.source == "built-in" else f"; declared in {kind.source}"
+        print(f"{name} ({kind.kind}{'; ' + native if native else ''}{origin})")
+        if kind.kind == "stimulus":
             print(f"    {kind.doc}")
             for p in kind.parameters:
                 default = "required" if p.default is None else f"{p.default:g}"
                 print(f"    {p.name:<12} {p.unit or '1':<10} {default:<10} {p.doc}")
-            for state in getattr(kind, "states", ()):
-                print(f"    state {state.name:<6} {state.unit or '1':<10} {str(state.initial):<10} {state.doc}")
+            continue
+        for line in type_summary(kind):
+            print(line)
     return EXIT_OK
 
 

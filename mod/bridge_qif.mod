@@ -177,38 +177,38 @@ NET_RECEIVE(weight, port, syn, s_U, s_tau_psc, s_tau_rec, s_tau_fac, s_x, s_y, s
     s_h = t - s_tlast
     s_efficacy = 1
     if (syn == 1) { : tsodyks3
-        s_z = 1 - s_x - s_y
+        s_z = 1.0 - s_x - s_y
         s_P_yy = decay(s_h, s_tau_psc)
         s_P_zz = decay(s_h, s_tau_rec)
-        s_P_xy = ((s_P_zz - 1)*s_tau_rec - (s_P_yy - 1)*s_tau_psc)/(s_tau_psc - s_tau_rec)
+        s_P_xy = ((s_P_zz - 1.0)*s_tau_rec - (s_P_yy - 1.0)*s_tau_psc)/(s_tau_psc - s_tau_rec)
         s_u = s_u*decay(s_h, s_tau_fac)
-        s_x = s_x + s_P_xy*s_y + (1 - s_P_zz)*s_z
+        s_x = s_x + s_P_xy*s_y + (1.0 - s_P_zz)*s_z
         s_y = s_y*s_P_yy
-        s_u = s_u + s_U*(1 - s_u)
+        s_u = s_u + s_U*(1.0 - s_u)
         s_efficacy = s_u*s_x
         s_x = s_x - s_efficacy
         s_y = s_y + s_efficacy
     }
     if (syn == 2) { : tsodyks2
-        s_x = s_first*s_x + (1 - s_first)*(1 + (s_x - s_u*s_x - 1)*decay(s_h, s_tau_rec))
-        s_u = s_first*s_u + (1 - s_first)*(s_U + s_u*(1 - s_U)*decay(s_h, s_tau_fac))
+        s_x = s_first*s_x + (1.0 - s_first)*(1.0 + (s_x - s_u*s_x - 1.0)*decay(s_h, s_tau_rec))
+        s_u = s_first*s_u + (1.0 - s_first)*(s_U + s_u*(1.0 - s_U)*decay(s_h, s_tau_fac))
         s_efficacy = s_u*s_x
     }
     s_tlast = t
     s_first = 0
-    if (port == 2) {
+    if (port == -1) {
         pend_dc = pend_dc + weight
     }
-    if (port == 0) {
+    if (port == 0) { : excitatory
         pend_I_syn_ex = pend_I_syn_ex + weight*s_efficacy
     }
-    if (port == 1) {
+    if (port == 1) { : inhibitory
         pend_I_syn_in = pend_I_syn_in + weight*s_efficacy
     }
 }
 
 FUNCTION decay(hd (ms), tau (ms)) {
-    : exp(-hd/tau), and 0 when tau is 0 (catalog function decay)
+    : exp(-hd/tau), and 0 when tau is 0 (expression-language function decay)
     if (tau > 0) {
         decay = exp(-hd/tau)
     } else {

@@ -1,29 +1,28 @@
 """The backend interface.
 
-A backend declares what it supports as data (``neuron_types``, ``synapse_types``,
-``stimulus_types``), checks a model up front (:meth:`Backend.check` raises
+A backend says which model types it can run through :meth:`Backend.type_problem` (a reason, or
+None), driven by data: the type's own ``native`` mappings and ``unsupported`` reasons, and what the
+backend generates code for.  It checks a model up front (:meth:`Backend.check` raises
 :class:`~bridge.errors.UnsupportedError` with the reason) and runs it in-process
 (:meth:`Backend.run`).  :func:`bridge.backends.runner.simulate` runs it in a fresh subprocess;
 :mod:`bridge.backends.registry` finds backends by name.
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Iterator
 
-from ..model import Model
+from ..catalog.base import NeuronType, StimulusType, SynapseType
 from ..errors import UnsupportedError
+from ..model import Model
 from ..result import Result
+
+ModelType = NeuronType | SynapseType | StimulusType
 
 
 class Backend:
     """Base class of all backends."""
 
     name: ClassVar[str]
-    #: catalog types this backend can run, with a reason for each one it cannot
-    neuron_types: ClassVar[frozenset[str]] = frozenset()
-    synapse_types: ClassVar[frozenset[str]] = frozenset()
-    stimulus_types: ClassVar[frozenset[str]] = frozenset()
-    unsupported_reasons: ClassVar[dict[str, str]] = {}
     #: set by the worker process, whose model is a private copy: :meth:`run` may then free the
     #: model's bulk arrays (connection pairs, input trains) once the simulator holds its own copy
     release_model_arrays: bool = False
@@ -33,17 +32,30 @@ class Backend:
         """Version of the simulator behind this backend."""
         return "unknown"
 
+    def type_problem(self, kind: ModelType) -> str | None:
+        """Why this backend cannot run the type ``kind``, or None when it can.  By default a
+        backend runs every type except those whose declaration says it cannot (``unsupported``)."""
+        return getattr(kind, "unsupported", {}).get(self.name)
+
     def check(self, model: Model) -> None:
         """Raise :class:`UnsupportedError` if this backend cannot run ``model``."""
-        used = [(p.type, self.neuron_types) for p in model.populations.values()]
-        used += [(pr.synapse.type, self.synapse_types) for pr in model.projections.values()]
-        used += [(s.type, self.stimulus_types) for s in model.stimuli.values()]
-        for type_name, supported in used:
-            if type_name not in supported:
-                reason = self.unsupported_reasons.get(type_name, "no implementation of this type")
-                raise UnsupportedError(self.name, f"{type_name} ({reason})")
+        for kind in used_types(model):
+            reason = self.type_problem(kind)
+            if reason:
+                raise UnsupportedError(self.name, f"{kind.name} ({reason})")
 
     def run(self, model: Model) -> Result:
         """Simulate ``model`` in this process and return its :class:`Result`."""
         raise NotImplementedError
 
+
+def used_types(model: Model) -> Iterator[ModelType]:
+    """Each type ``model`` uses, once, in model order (populations, projections, stimuli)."""
+    seen: set[tuple[str, str]] = set()
+    kinds = [p.neuron_type for p in model.populations.values()]
+    kinds += [p.synapse.synapse_type for p in model.projections.values()]
+    kinds += [s.stimulus_type for s in model.stimuli.values()]
+    for kind in kinds:
+        if (kind.kind, kind.name) not in seen:
+            seen.add((kind.kind, kind.name))
+            yield kind

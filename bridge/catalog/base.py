@@ -1,30 +1,29 @@
-"""The data structures the catalog is made of.
+"""The data structures model types are made of.
 
-A catalog entry declares a model type once: its parameters (name, internal unit, default, bounds,
-names in each simulator), its state variables, its canonical equations and its event rules.
-Backends consume these declarations; none keeps a private copy of the equations.
+A model type declares its dynamics once: parameters (name, internal unit, default, bounds), state
+variables, canonical equations and event rules, and optionally the simulator models that *are* this
+type.  Built-in and user-defined types are the same objects, made by the same declaration parser
+(:mod:`bridge.catalog.declare`) from the same YAML form; backends consume them and none keeps a
+private copy of the equations.
 
-Expression language
--------------------
-Equations and rules are Python expressions over parameters and state variables, all in the
-internal units of :mod:`bridge.units` (ms, mV, pA, pF, nS, mM).  Available functions:
-``exp``, ``log``, ``sqrt``, ``decay(h, tau)`` (``exp(-h/tau)``, and 0 when ``tau`` is 0).
-Event rules also see ``h`` (ms since the previous presynaptic spike of the connection, or since the
-start of the simulation at the first) and ``first`` (1 at the first spike of the connection, else 0).
+Every expression is stored in its canonical form (:mod:`bridge.catalog.expressions`): Python syntax
+over declared names in bridge's internal units (ms, mV, pA, pF, nS, mM), checked against an
+allow-list grammar and for dimensions before it was stored.  Event rules also see ``h`` (ms since
+the previous presynaptic spike of the connection, or since the start of the simulation at the
+first) and ``first`` (1 at the first spike of the connection, else 0).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 
 @dataclass(frozen=True)
 class Parameter:
     """A parameter of a model type.
 
-    ``default`` is in ``unit``; ``None`` means the parameter is required.  ``positive`` demands a
-    value > 0, ``nonnegative`` a value >= 0.  ``names`` maps a simulator (``"nest"``, ``"neuron"``,
-    ``"brian2"``) to the name the parameter has there, where it differs or is worth stating.
+    ``unit`` is an internal unit; ``default`` is in it (``None``: required).  ``positive`` demands a
+    value > 0, ``nonnegative`` >= 0, ``minimum``/``maximum`` (in ``unit``, inclusive) bound it.
     """
 
     name: str
@@ -33,7 +32,8 @@ class Parameter:
     doc: str
     positive: bool = False
     nonnegative: bool = False
-    names: Mapping[str, str] = field(default_factory=dict)
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,26 @@ Statements = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
+class NativeModel:
+    """A simulator's own model that *is* a type (declared with the type; bridge compares it with the
+    reference, which integrates the type's equations, so a wrong mapping shows as disagreement).
+
+    ``model`` is the simulator's model name, ``renames`` maps bridge names (parameters, states) to
+    the simulator's, ``options`` holds simulator-specific settings (e.g. NEST's ``current_scale``).
+    """
+
+    model: str
+    renames: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def name_of(self, name: str) -> str:
+        """The simulator's name of a bridge parameter or state."""
+        return self.renames.get(name, name)
+
+
+@dataclass(frozen=True)
 class NeuronType:
-    """A point-neuron (or spike-source-free cell) type.
+    """A point-neuron (or spike-free cell) type.
 
     Attributes
     ----------
@@ -60,8 +78,8 @@ class NeuronType:
         ``{state: right-hand side of d(state)/dt}`` in internal units per ms.  ``I_ext`` (pA) is the
         summed injected current: DC stimuli plus currents of continuous synapses.
     linear
-        True when the equations are affine in the state variables, so the reference backend
-        integrates them exactly with a matrix exponential (as NEST does).
+        True when the equations are affine in the state variables (and ``I_ext``), detected from
+        the equations: the reference backend then integrates them exactly with a matrix exponential.
     threshold
         Expression that is >= 0 when the cell fires, or None for cells that never fire.
     threshold_detection
@@ -74,12 +92,19 @@ class NeuronType:
     refractory
         Name of the refractory-period parameter, during which ``clamped`` variables are held.
     receptors
-        ``{port: state variable incremented by the synaptic weight}``.
+        ``{port: state variable incremented by the synaptic weight}``; the ports ``excitatory`` and
+        ``inhibitory`` are chosen by the weight's sign, others by a projection's ``receptor``.
     weight_unit
-        Unit of synaptic weights onto this type (``"pA"`` or ``"nS"``).
+        Unit of synaptic weights onto this type (that of the receptor states).
+    inhibitory_sign
+        +1: a negative weight is added as is (currents); -1: its magnitude is added (conductances).
     emits
-        Name of a synapse type whose event rule this neuron applies to each of its outgoing spikes
+        A synapse type whose event rule this neuron applies to each of its outgoing spikes
         (``lif_tum_2000``: its built-in Tsodyks–Markram state, one per presynaptic neuron).
+    native
+        ``{simulator: NativeModel}``; ``unsupported``: ``{simulator: reason}`` shown by ``bridge info``.
+    source
+        Where the type was declared (``"built-in"`` or a file).
     """
 
     name: str
@@ -95,12 +120,17 @@ class NeuronType:
     clamped: tuple[str, ...] = ()
     receptors: Mapping[str, str] = field(default_factory=dict)
     weight_unit: str = "pA"
-    #: +1: a negative weight is added as is (currents); -1: its magnitude is added (conductances)
     inhibitory_sign: int = 1
     membrane: str = "V_m"
-    emits: str | None = None
-    native: Mapping[str, str] = field(default_factory=dict)
+    emits: "SynapseType | None" = None
+    native: Mapping[str, NativeModel] = field(default_factory=dict)
+    unsupported: Mapping[str, str] = field(default_factory=dict)
+    source: str = "built-in"
     kind: str = "neuron"
+
+    @property
+    def builtin(self) -> bool:
+        return self.source == "built-in"
 
     def parameter(self, name: str) -> Parameter:
         return {p.name: p for p in self.parameters}[name]
@@ -111,13 +141,14 @@ class SynapseType:
     """A synapse type: how each presynaptic spike is turned into a postsynaptic effect.
 
     Event synapses (``static``, Tsodyks–Markram) hold per-connection state that changes only at
-    presynaptic spikes (``on_spike``, exact between spikes); the last statement assigns
-    ``efficacy``, and the target's receptor variable jumps by ``weight * efficacy``.
+    presynaptic spikes (``on_spike``, exact between spikes); the statements assign ``efficacy``, and
+    the target's receptor variable jumps by ``weight * efficacy``.
 
     Continuous synapses (kinetic NMDA) hold per-connection state with its own differential
     ``equations``, driven by a transmitter pulse ``pulse`` (parameter names of amplitude and
-    duration) after each presynaptic spike, and inject ``current`` (pA, may use the target's
-    membrane potential ``V``) into the target's ``I_ext``.
+    duration; ``T`` in the equations) after each presynaptic spike, and inject ``current`` (pA, may
+    use the target's membrane potential ``V`` and the projection's ``weight``) into the target's
+    ``I_ext``.
     """
 
     name: str
@@ -129,13 +160,20 @@ class SynapseType:
     current: str | None = None
     pulse: tuple[str, str] | None = None
     weight_unit: str | None = None
-    native: Mapping[str, str] = field(default_factory=dict)
+    native: Mapping[str, NativeModel] = field(default_factory=dict)
+    unsupported: Mapping[str, str] = field(default_factory=dict)
     #: parameter that must equal the target's synaptic time constant (three-state TM: tau_psc)
     matches_target_tau: str | None = None
+    source: str = "built-in"
+    kind: str = "synapse"
 
     @property
     def continuous(self) -> bool:
         return bool(self.equations)
+
+    @property
+    def builtin(self) -> bool:
+        return self.source == "built-in"
 
     def parameter(self, name: str) -> Parameter:
         return {p.name: p for p in self.parameters}[name]
@@ -149,7 +187,9 @@ class StimulusType:
     doc: str
     parameters: tuple[Parameter, ...]
     spike_source: bool
-    native: Mapping[str, str] = field(default_factory=dict)
+    native: Mapping[str, NativeModel] = field(default_factory=dict)
+    source: str = "built-in"
+    kind: str = "stimulus"
 
     def parameter(self, name: str) -> Parameter:
         return {p.name: p for p in self.parameters}[name]

@@ -1,7 +1,7 @@
 """Stimulus types.  Spike sources (spike times, Poisson) can be the source of a projection."""
 from __future__ import annotations
 
-from .base import Parameter as P, StimulusType
+from .base import NativeModel, Parameter as P, StimulusType
 
 dc_step = StimulusType(
     name="dc_step",
@@ -12,7 +12,7 @@ dc_step = StimulusType(
         P("stop", "ms", float("inf"), "offset", nonnegative=True),
     ),
     spike_source=False,
-    native={"nest": "dc_generator"},
+    native={"nest": NativeModel("dc_generator")},
 )
 
 spike_times = StimulusType(
@@ -20,7 +20,7 @@ spike_times = StimulusType(
     doc="Explicit spike trains: 'times' is a list of times (one train) or a list of lists.",
     parameters=(),
     spike_source=True,
-    native={"nest": "spike_train_injector"},
+    native={"nest": NativeModel("spike_train_injector")},
 )
 
 poisson = StimulusType(
@@ -33,7 +33,7 @@ poisson = StimulusType(
         P("stop", "ms", float("inf"), "last possible spike", nonnegative=True),
     ),
     spike_source=True,
-    native={"nest": "spike_train_injector"},
+    native={"nest": NativeModel("spike_train_injector")},
 )
 
 STIMULI = {t.name: t for t in (dc_step, spike_times, poisson)}

@@ -159,8 +159,7 @@ def event_amplitudes(result: Result, model: Model, projection_name: str, referen
     target = model.populations[projection.target].neuron_type
     if projection.synapse.synapse_type.continuous or len(projection.pairs) != 1 or not target.receptors:
         return None
-    port = "excitatory" if projection.weight >= 0 else "inhibitory"
-    key = (projection.target, target.receptors[port])
+    key = (projection.target, projection.jump(target)[0])
     if key not in result.signals or projection.source not in reference_spikes:
         return None
     sig = result.signals[key]

@@ -6,6 +6,7 @@ import math
 from typing import Any, Iterable, Mapping
 
 from ..catalog.base import Parameter
+from ..catalog.declare import bounds_text, violated_bound
 from ..errors import ModelError
 from ..units import to_internal
 
@@ -45,10 +46,9 @@ class Checker:
             number = math.inf
         else:
             number = self.quantity(value, parameter.unit, path)
-        if parameter.positive and not number > 0:
-            raise self.fail(f"{value!r} is not positive", path, f"a value > 0 {parameter.unit}")
-        if parameter.nonnegative and not number >= 0:
-            raise self.fail(f"{value!r} is negative", path, f"a value >= 0 {parameter.unit}")
+        reason = violated_bound(parameter, number)
+        if reason:
+            raise self.fail(f"{value!r} {reason}", path, bounds_text(parameter))
         return number
 
     def parameters(self, declared: Iterable[Parameter], given: Mapping[str, Any], path: str) -> dict[str, float]:

@@ -12,8 +12,8 @@ import numpy as np
 
 from .reactions import ReactionNetwork
 
-from ..catalog import NEURONS, STIMULI, SYNAPSES
 from ..catalog.base import NeuronType, StimulusType, SynapseType
+from ..catalog.stimuli import STIMULI
 
 
 def steps(time_ms: float, dt_ms: float) -> int:
@@ -37,17 +37,15 @@ class Simulation:
 
 @dataclass
 class Population:
-    """``size`` cells of one neuron type; ``parameters``/``initial`` complete, in internal units."""
+    """``size`` cells of the neuron type ``neuron_type`` (named ``type``, built-in or declared by
+    the model); ``parameters``/``initial`` complete, in internal units."""
 
     name: str
     type: str
     size: int
     parameters: dict[str, float]
     initial: dict[str, float]
-
-    @property
-    def neuron_type(self) -> NeuronType:
-        return NEURONS[self.type]
+    neuron_type: NeuronType
 
 
 @dataclass
@@ -73,15 +71,13 @@ class Stimulus:
 
 @dataclass
 class Synapse:
-    """Synapse type with complete ``parameters`` and ``initial`` state (internal units)."""
+    """The synapse type ``synapse_type`` (named ``type``) with complete ``parameters`` and ``initial``
+    state (internal units)."""
 
     type: str
     parameters: dict[str, float]
     initial: dict[str, float]
-
-    @property
-    def synapse_type(self) -> SynapseType:
-        return SYNAPSES[self.type]
+    synapse_type: SynapseType
 
 
 @dataclass
@@ -90,6 +86,8 @@ class Projection:
 
     ``pairs`` is an ``(n, 2)`` integer array of (source index, target index); ``weight`` is in the
     target's weight unit (pA or nS; negative = inhibitory), ``delay`` in ms (a multiple of dt).
+    ``receptor`` is the target's port an event synapse acts on (``excitatory``/``inhibitory`` by the
+    weight's sign unless the model names one; empty for continuous synapses).
     """
 
     name: str
@@ -100,6 +98,13 @@ class Projection:
     synapse: Synapse
     weight: float
     delay: float
+    receptor: str = ""
+
+    def jump(self, target_type: NeuronType) -> tuple[str, float]:
+        """(receptor state of ``target_type``, factor of the weight) of this event projection: a
+        negative weight is multiplied by the target's ``inhibitory_sign`` (conductances add |w|)."""
+        sign = float(target_type.inhibitory_sign) if self.weight < 0 else 1.0
+        return target_type.receptors[self.receptor], sign
 
     def release_pairs(self) -> None:
         """Drop the connection pairs (empty ``(0, 2)`` array): for a backend worker once its simulator
@@ -144,6 +149,8 @@ class Model:
     document: dict[str, Any] = field(default_factory=dict)
     #: a well-mixed reaction network (see :mod:`bridge.model.reactions`), or None
     network: "ReactionNetwork | None" = None
+    #: the types the model file declares itself or includes (name -> type), not the built-in ones
+    types: dict[str, NeuronType | SynapseType] = field(default_factory=dict)
 
     def size_of(self, name: str) -> int:
         """Number of cells (population) or trains (spike source) called ``name``."""

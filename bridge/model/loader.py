@@ -14,33 +14,18 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import yaml
 
-from ..catalog import NEURONS, STIMULI, SYNAPSES
-from .description import (Model, Population, Projection, Recording, Simulation, Stimulus,
-                          Synapse, steps)
+from ..catalog import STIMULI, names
+from ..catalog.base import NeuronType, SynapseType
+from ..documents import read_document
 from ..errors import ModelError
 from .checker import GRID_EPS, Checker
+from .description import (Model, Population, Projection, Recording, Simulation, Stimulus,
+                          Synapse, steps)
 from .network_loader import network_recording, parse_network
+from .types import ModelType, all_types, resolve_types
 
 _TOP_LEVEL = {"name", "description", "simulation", "populations", "stimuli", "projections",
-              "recordings", "tolerances", "notes", "network"}
-
-
-def read_document(path: str | os.PathLike) -> dict[str, Any]:
-    """Parse a YAML or JSON file into a dict (JSON is valid YAML)."""
-    source = os.fspath(path)
-    try:
-        with open(source, encoding="utf-8") as handle:
-            document = yaml.safe_load(handle)
-    except FileNotFoundError:
-        raise ModelError("no such file", "", "an existing model file", source) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "syntax"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ModelError(f"YAML syntax error: {problem}", where, "valid YAML", source) from None
-    if not isinstance(document, dict):
-        raise ModelError("the file does not hold a mapping", "", "a YAML mapping with 'populations'", source)
-    return document
+              "recordings", "tolerances", "notes", "network", "types", "include"}
 
 
 def load(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Model:
@@ -97,9 +82,11 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
         raise check.fail("missing section 'populations'", "populations",
                          "a mapping of population names to types (or a 'network' section)")
 
+    declared = resolve_types(document, source)
+    kinds = all_types(declared)
     simulation = _simulation(check.mapping(document.get("simulation"), "simulation"), check)
     dt = simulation.dt
-    populations = {name: _population(name, check.mapping(spec, f"populations.{name}"), check, dt)
+    populations = {name: _population(name, check.mapping(spec, f"populations.{name}"), kinds, check, dt)
                    for name, spec in check.mapping(document.get("populations"), "populations").items()}
     network = parse_network(document["network"], check, dt) if "network" in document else None
     if not populations and network is None:
@@ -113,7 +100,8 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
     if clash:
         name = sorted(clash)[0]
         raise check.fail(f"name {name!r} is used by a population and a stimulus", f"stimuli.{name}", "unique names")
-    projections = {name: _projection(name, check.mapping(spec, f"projections.{name}"), populations, stimuli, dt, check)
+    projections = {name: _projection(name, check.mapping(spec, f"projections.{name}"), populations, stimuli, kinds,
+                                     dt, check)
                    for name, spec in check.mapping(document.get("projections"), "projections").items()}
     recordings = {name: _any_recording(name, check.mapping(spec, f"recordings.{name}"), populations, projections,
                                        network, dt, check)
@@ -133,6 +121,7 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
         source=source,
         document=copy.deepcopy(dict(document)),
         network=network,
+        types=declared,
     )
 
 
@@ -153,13 +142,22 @@ def _simulation(spec: Mapping[str, Any], check: Checker) -> Simulation:
     return Simulation(duration=duration, dt=dt, seed=seed, threads=threads)
 
 
-def _population(name: str, spec: Mapping[str, Any], check: Checker, dt: float | None = None) -> Population:
+def _kind(kinds: Mapping[str, ModelType], family: type, name: Any, path: str, check: Checker) -> Any:
+    """The type ``name`` of ``family`` (NeuronType or SynapseType) among ``kinds``."""
+    matching = [n for n, k in kinds.items() if isinstance(k, family)]
+    if not isinstance(name, str) or not isinstance(kinds.get(name), family):
+        word = "neuron" if family is NeuronType else "synapse"
+        raise check.fail(f"unknown {word} type {name!r}", path,
+                         "one of " + ", ".join(matching) + " (or a type declared under 'types:')")
+    return kinds[name]
+
+
+def _population(name: str, spec: Mapping[str, Any], kinds: Mapping[str, ModelType], check: Checker,
+                dt: float | None = None) -> Population:
     path = f"populations.{name}"
     check.keys(spec, {"type", "size", "parameters", "initial"}, path)
     type_name = spec.get("type")
-    if type_name not in NEURONS:
-        raise check.fail(f"unknown neuron type {type_name!r}", f"{path}.type", "one of " + ", ".join(NEURONS))
-    neuron = NEURONS[type_name]
+    neuron = _kind(kinds, NeuronType, type_name, f"{path}.type", check)
     size = check.integer(spec.get("size", 1), f"{path}.size", minimum=1)
     parameters = check.parameters(neuron.parameters, check.mapping(spec.get("parameters"), f"{path}.parameters"),
                                   f"{path}.parameters")
@@ -167,7 +165,8 @@ def _population(name: str, spec: Mapping[str, Any], check: Checker, dt: float | 
                               check, f"{path}.initial")
     if neuron.refractory and neuron.threshold_detection == "grid" and dt is not None:
         check.on_grid(parameters[neuron.refractory], dt, f"{path}.parameters.{neuron.refractory}")
-    return Population(name=name, type=type_name, size=size, parameters=parameters, initial=initial)
+    return Population(name=name, type=type_name, size=size, parameters=parameters, initial=initial,
+                      neuron_type=neuron)
 
 
 def _stimulus(name: str, spec: Mapping[str, Any], populations: Mapping[str, Population],
@@ -252,9 +251,9 @@ def _indices(value: Any, size: int, path: str, check: Checker) -> list[int]:
 
 
 def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Population],
-                stimuli: Mapping[str, Stimulus], dt: float, check: Checker) -> Projection:
+                stimuli: Mapping[str, Stimulus], kinds: Mapping[str, ModelType], dt: float, check: Checker) -> Projection:
     path = f"projections.{name}"
-    check.keys(spec, {"source", "target", "rule", "pairs", "p", "synapse", "weight", "delay"}, path)
+    check.keys(spec, {"source", "target", "rule", "pairs", "p", "synapse", "weight", "delay", "receptor"}, path)
     sources = {**{k: p.size for k, p in populations.items()},
                **{k: s.size for k, s in stimuli.items() if s.stimulus_type.spike_source}}
     source, target = spec.get("source"), spec.get("target")
@@ -280,9 +279,7 @@ def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Po
 
     synapse_spec = dict(check.mapping(spec.get("synapse", {"type": "static"}), f"{path}.synapse"))
     synapse_name = synapse_spec.pop("type", "static")
-    if synapse_name not in SYNAPSES:
-        raise check.fail(f"unknown synapse type {synapse_name!r}", f"{path}.synapse.type", "one of " + ", ".join(SYNAPSES))
-    kind = SYNAPSES[synapse_name]
+    kind: SynapseType = _kind(kinds, SynapseType, synapse_name, f"{path}.synapse.type", check)
     state_names = {s.name for s in kind.states}
     parameters = check.parameters(kind.parameters, {k: v for k, v in synapse_spec.items() if k not in state_names},
                                   f"{path}.synapse")
@@ -295,6 +292,9 @@ def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Po
         if target_type.membrane not in {s.name for s in target_type.states}:
             raise check.fail(f"target type {target_type.name} has no membrane potential", f"{path}.target",
                              "a target with V_m")
+        if "receptor" in spec:
+            raise check.fail(f"a receptor for the continuous synapse {kind.name}", f"{path}.receptor",
+                             "no receptor (a continuous synapse injects its current)")
         weight_unit = kind.weight_unit or target_type.weight_unit
     else:
         if not target_type.receptors:
@@ -302,6 +302,13 @@ def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Po
                              "a spiking neuron type, or a continuous synapse such as nmda_kinetic")
         weight_unit = target_type.weight_unit
     weight = check.quantity(spec.get("weight"), weight_unit, f"{path}.weight")
+    receptor = "" if kind.continuous else _receptor(spec, weight, target_type, path, check)
+    ends = [target_type] + ([populations[source].neuron_type] if source in populations else [])
+    clash = names.synapse_collisions({p.name for p in kind.parameters} | {s.name for s in kind.states},
+                                     {n for end in ends for n in _names_of(end)})
+    if clash:
+        raise check.fail(f"synapse {kind.name} and its source/target both use the name {clash[0]!r} in generated code",
+                         f"{path}.synapse.type", f"types whose names do not meet as X and X{names.SYNAPTIC_SUFFIX}")
     delay = check.quantity(spec.get("delay", f"{dt} ms"), "ms", f"{path}.delay")
     if delay < dt * (1 - GRID_EPS):
         raise check.fail(f"delay {delay:g} ms is below the time step", f"{path}.delay", f"a delay >= dt = {dt:g} ms")
@@ -316,8 +323,27 @@ def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Po
     if kind.pulse:
         check.on_grid(parameters[kind.pulse[1]], dt, f"{path}.synapse.{kind.pulse[1]}")
     return Projection(name=name, source=source, target=target, rule=rule, pairs=pairs,
-                      synapse=Synapse(type=synapse_name, parameters=parameters, initial=initial),
-                      weight=weight, delay=delay)
+                      synapse=Synapse(type=synapse_name, parameters=parameters, initial=initial, synapse_type=kind),
+                      weight=weight, delay=delay, receptor=receptor)
+
+
+def _names_of(kind: NeuronType) -> set[str]:
+    return {p.name for p in kind.parameters} | {s.name for s in kind.states}
+
+
+def _receptor(spec: Mapping[str, Any], weight: float, target: NeuronType, path: str, check: Checker) -> str:
+    """The target port an event projection acts on: ``receptor`` if given, else ``excitatory`` for a
+    weight >= 0 and ``inhibitory`` for a negative one (NEST's convention)."""
+    ports = ", ".join(target.receptors)
+    if "receptor" in spec:
+        if spec["receptor"] not in target.receptors:
+            raise check.fail(f"{target.name} has no receptor {spec['receptor']!r}", f"{path}.receptor", f"one of {ports}")
+        return str(spec["receptor"])
+    port = "excitatory" if weight >= 0 else "inhibitory"
+    if port not in target.receptors:
+        raise check.fail(f"no receptor given, and {target.name} has no {port!r} port for a weight of this sign",
+                         f"{path}.receptor", f"one of {ports}")
+    return port
 
 
 def _pairs(rule: Any, given: Any, n_source: int, n_target: int, path: str, check: Checker) -> np.ndarray:

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import ClassVar
 
-from ...catalog import NEURONS, STIMULI, SYNAPSES
 from ...model import Model
 from ...errors import UnsupportedError
 from ...result import Result
@@ -15,13 +13,10 @@ from .network import Brian2Network, max_multiplicity
 
 
 class Brian2Backend(Backend):
-    """Runs a model on Brian2 with code generated from the catalog (see :mod:`bridge.backends.brian2`)."""
+    """Runs a model on Brian2 with code generated from its types' declarations, built-in or declared
+    by the model (see :mod:`bridge.backends.brian2`)."""
 
     name = "brian2"
-    neuron_types: ClassVar[frozenset[str]] = frozenset(NEURONS)
-    synapse_types: ClassVar[frozenset[str]] = frozenset(SYNAPSES)
-    stimulus_types: ClassVar[frozenset[str]] = frozenset(STIMULI)
-    unsupported_reasons: ClassVar[dict[str, str]] = {}
 
     #: code-generation target: numpy, cython or cpp_standalone
     target: str = "cython"

@@ -27,7 +27,7 @@ EXP_CLIP = 700.0
 """Largest argument passed to ``exp`` (same clip as the reference's expression evaluator)."""
 
 _OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
-_PLAIN_FUNCTIONS = {"log", "sqrt"}
+_PLAIN_FUNCTIONS = {"log": math.log, "sqrt": math.sqrt, "abs": abs}
 
 
 class _Renderer:
@@ -124,11 +124,16 @@ class _Renderer:
                 value = None if hv is None else math.exp(-hv / tv)
                 return f"exp(-{h}/{tau})", value, False
             return f"(int({tau} > 0)*exp(-{h}/({tau} + int({tau} <= 0))))", None, False
+        if name in ("min", "max") and len(args) == 2:
+            # Brian2 has no two-argument min/max: clip(a, -inf, b) is min(a, b), clip(a, b, inf) max(a, b)
+            known = None if None in values else (min(values) if name == "min" else max(values))
+            bounds = f"-inf, {texts[1]}" if name == "min" else f"{texts[1]}, inf"
+            return f"clip({texts[0]}, {bounds})", known, False
         if name in _PLAIN_FUNCTIONS and len(args) == 1:
             value = None
             if values[0] is not None:
                 try:
-                    value = getattr(math, name)(values[0])
+                    value = _PLAIN_FUNCTIONS[name](values[0])
                 except ValueError:
                     value = None
             return f"{name}({texts[0]})", value, False

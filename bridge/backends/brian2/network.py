@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from ...catalog import SYNAPSES
 from ...catalog.base import NeuronType, SynapseType
 from ...model import Model, Population, Projection, Recording, steps
 from ...result import Result, Signal, split_spikes
@@ -296,15 +295,12 @@ class Brian2Network:
         rename: dict[str, str] = {}
         source_population = self.model.populations.get(projection.source)
         if source_population is not None and source_population.neuron_type.emits:
-            emitted = SYNAPSES[source_population.neuron_type.emits]
+            emitted = source_population.neuron_type.emits
             rename = {"first": "0.0"}
             parameters = {p.name: source_population.parameters[p.name] for p in emitted.parameters}
             initial = {s.name: source_population.initial[s.name] for s in emitted.states}
             kind = emitted
-        if projection.weight >= 0:
-            receptor, sign = target_type.receptors["excitatory"], 1.0
-        else:
-            receptor, sign = target_type.receptors["inhibitory"], float(target_type.inhibitory_sign)
+        receptor, sign = projection.jump(target_type)
         recorded = any(r.projection == projection.name for r in self.model.recordings.values())
         return gen.event_synapse_code(kind, parameters, initial, projection.weight, receptor, sign, rename,
                                       keep_states=recorded)
@@ -498,7 +494,7 @@ def _spiking_options(kind: NeuronType) -> dict[str, Any]:
     """NeuronGroup keywords for threshold, reset (with an ``emits`` rule) and refractoriness."""
     if kind.threshold is None:
         return {}
-    emit_rule = SYNAPSES[kind.emits].on_spike if kind.emits else ()
+    emit_rule = kind.emits.on_spike if kind.emits else ()
     options: dict[str, Any] = {"threshold": gen.threshold_condition(kind),
                                "reset": gen.reset_code(kind, emit_rule) or None}
     refractory = gen.refractory_period(kind)

@@ -1,7 +1,9 @@
-"""The NEST backend: maps catalog types onto NEST 3.10's native models.
+"""The NEST backend: runs model types on NEST 3.10's native models, each type naming its NEST model
+in its declaration (``native: nest: {model, parameters, current_scale}``); a type without one is
+refused (NESTML could generate one only with a NEST built from source, see the README).
 
-Mapping (catalog type -> NEST model; parameter and state names are NEST's own, the catalog uses
-them, and internal units are NEST's: ms, mV, pA, pF, nS):
+Built-in mapping (catalog type -> NEST model; parameter and state names are NEST's own, the catalog
+uses them, and internal units are NEST's: ms, mV, pA, pF, nS):
 
 ==================  =====================  ============================================================
 catalog             NEST                   notes

@@ -2,25 +2,31 @@
 from __future__ import annotations
 
 import time
-from typing import ClassVar
 
-from ...model import Model
 from ...errors import UnsupportedError
+from ...model import Model
 from ...result import Result
-from ..base import Backend
-from .mapping import (NEURON_MODELS, STIMULUS_MODELS, SYNAPSE_MODELS, TUM_TARGETS, UNSUPPORTED, import_nest,
-                      is_tum_projection)
+from ..base import Backend, ModelType
+from .mapping import NO_NATIVE_MODEL, TUM_MODEL, TUM_TARGETS, import_nest, is_tum_projection, native, quirks
 from .network import NestNetwork
 
 
 class NestBackend(Backend):
-    """Runs a model on NEST's native models (see :mod:`bridge.backends.nest` for the mapping)."""
+    """Runs a model on NEST's native models: each type must declare the NEST model it is
+    (``native: nest``; see :mod:`bridge.backends.nest` for the built-in mapping)."""
 
     name = "nest"
-    neuron_types: ClassVar[frozenset[str]] = frozenset(NEURON_MODELS)
-    synapse_types: ClassVar[frozenset[str]] = frozenset(SYNAPSE_MODELS)
-    stimulus_types: ClassVar[frozenset[str]] = frozenset(STIMULUS_MODELS)
-    unsupported_reasons: ClassVar[dict[str, str]] = UNSUPPORTED
+
+    def type_problem(self, kind: ModelType) -> str | None:
+        declared = super().type_problem(kind)
+        if declared or "nest" not in kind.native:
+            return declared or NO_NATIVE_MODEL
+        receptors = getattr(kind, "receptors", {})
+        if set(receptors) - {"excitatory", "inhibitory"}:
+            return f"named receptor ports {', '.join(receptors)} (NEST's models take excitatory/inhibitory by sign)"
+        if getattr(kind, "emits", None) is not None and native(kind).model != TUM_MODEL:
+            return f"an emits rule on NEST model {native(kind).model} (only {TUM_MODEL} applies a per-neuron efficacy)"
+        return None
 
     @classmethod
     def version(cls) -> str:
@@ -54,10 +60,10 @@ def unsettable_states(model: Model) -> list[str]:
     """Initial values NEST cannot take (states it always starts at 0)."""
     found = []
     for population in model.populations.values():
-        mapping = NEURON_MODELS[population.type]
-        for state in sorted(mapping.unsettable):
-            if population.initial[state] != 0.0:
-                found.append(f"initial {state} = {population.initial[state]:g} in {population.name} "
+        mapping = native(population.neuron_type)
+        for state, value in population.initial.items():
+            if mapping.name_of(state) in quirks(population.neuron_type).unsettable and value != 0.0:
+                found.append(f"initial {state} = {value:g} in {population.name} "
                              f"(NEST {mapping.model} always starts it at 0)")
     return found
 
@@ -70,19 +76,18 @@ def unrecordable_variables(model: Model) -> list[str]:
             found.append(f"recording synapse state of {recording.projection} "
                          "(NEST's native synapses have no continuous state to sample)")
             continue
-        population = model.populations[recording.population]
-        mapping = NEURON_MODELS[population.type]
-        blocked = mapping.unrecordable.intersection(recording.variables)
+        kind = model.populations[recording.population].neuron_type
+        blocked = sorted(v for v in recording.variables if native(kind).name_of(v) in quirks(kind).unrecordable)
         if blocked:
-            found.append(f"recording {', '.join(sorted(blocked))} of {population.type} "
-                         f"(NEST {mapping.model} cannot record them)")
+            found.append(f"recording {', '.join(blocked)} of {kind.name} "
+                         f"(NEST {native(kind).model} cannot record them)")
     return found
 
 
 def tum_targets_without_efficacy(model: Model) -> list[str]:
-    """lif_tum_2000 projections onto targets that NEST cannot run as iaf_tum_2000."""
-    return [f"lif_tum_2000 onto {model.populations[p.target].type} "
-            "(NEST applies iaf_tum_2000's efficacy only at iaf_tum_2000 targets)"
+    """Projections from iaf_tum_2000 sources onto targets that NEST cannot run as iaf_tum_2000."""
+    return [f"{model.populations[p.source].type} onto {model.populations[p.target].type} "
+            f"(NEST applies {TUM_MODEL}'s efficacy only at {TUM_MODEL} targets)"
             for p in model.projections.values()
-            if is_tum_projection(model, p) and model.populations[p.target].type not in TUM_TARGETS]
+            if is_tum_projection(model, p) and native(model.populations[p.target].neuron_type).model not in TUM_TARGETS]
 

@@ -1,70 +1,59 @@
-"""How catalog types map onto NEST's native models, and NEST's quirks as data (see
-:mod:`bridge.backends.nest` for the table)."""
+"""How model types map onto NEST's native models (each type's ``native: nest`` declaration) and
+NEST's quirks as data (see :mod:`bridge.backends.nest` for the table)."""
 from __future__ import annotations
 
 import math
 import os
 from dataclasses import dataclass
+from typing import Mapping
 
-from ...catalog.base import Parameter
+from ...catalog.base import NativeModel, NeuronType, StimulusType, SynapseType
 from ...model import Model, Projection, Stimulus
 from ...errors import UnsupportedError
 
 
 @dataclass(frozen=True)
-class NestNeuron:
-    """How a catalog neuron type maps onto a NEST model.
+class NestModelQuirks:
+    """What the adapter must know about a NEST model beyond a type's ``native`` mapping (names are
+    NEST's): ``unrecordable`` states its multimeter cannot sample, ``unsettable`` states NEST starts
+    at 0 and does not let us set (a model giving them another initial value is refused)."""
 
-    ``dropped`` are catalog parameters NEST's model lacks (handled by the adapter);
-    ``current_scale`` names the parameter that injected currents (pA) are divided by;
-    ``unrecordable`` are catalog states NEST's multimeter cannot record; ``unsettable`` are states
-    NEST starts at 0 and does not let us set (a model giving them another initial value is refused).
-    """
-
-    model: str
-    dropped: tuple[str, ...] = ()
-    current_scale: str | None = None
     unrecordable: frozenset[str] = frozenset()
     unsettable: frozenset[str] = frozenset()
 
 
 _PSC_CURRENTS = frozenset({"I_syn_ex", "I_syn_in"})
-NEURON_MODELS: dict[str, NestNeuron] = {
-    "lif_psc_exp": NestNeuron("iaf_psc_exp", unsettable=_PSC_CURRENTS),
-    "lif_cond_exp": NestNeuron("iaf_cond_exp"),
-    "lif_tum_2000": NestNeuron("iaf_tum_2000", unrecordable=frozenset({"x", "y", "u"}), unsettable=_PSC_CURRENTS),
-    "adex": NestNeuron("aeif_cond_exp"),
-    "izhikevich": NestNeuron("izhikevich", dropped=("C_m",), current_scale="C_m"),
-}
-#: catalog synapse type -> NEST synapse model (parameters and initial states set per connection)
-SYNAPSE_MODELS: dict[str, str] = {
-    "static": "static_synapse",
-    "tsodyks3": "tsodyks_synapse",
-    "tsodyks2": "tsodyks2_synapse",
-}
-STIMULUS_MODELS: dict[str, str] = {
-    "dc_step": "dc_generator",
-    "spike_times": "spike_train_injector",
-    "poisson": "spike_train_injector",
-}
-UNSUPPORTED: dict[str, str] = {
-    "qif": "NEST has no built-in quadratic integrate-and-fire model of this form",
-    "passive": "NEST has no built-in passive (non-spiking) point neuron",
-    "clamped": "NEST has no ideal voltage-clamp neuron",
-    "nmda_kinetic": "NEST has no kinetic NMDA synapse",
+QUIRKS: dict[str, NestModelQuirks] = {
+    "iaf_psc_exp": NestModelQuirks(unsettable=_PSC_CURRENTS),
+    "iaf_tum_2000": NestModelQuirks(unrecordable=frozenset({"x", "y", "u"}), unsettable=_PSC_CURRENTS),
 }
 #: connections per NEST array-connect call (bounds the temporary node-id arrays: 2 x 8 MiB)
 CONNECT_CHUNK = 1 << 20
 #: NEST model that applies the u*x efficacy of an iaf_tum_2000 spike (on receptor_type 1)
 TUM_MODEL = "iaf_tum_2000"
 TUM_RECEPTOR = 1
-#: catalog neuron types NEST can run as iaf_tum_2000 targets (same dynamics as iaf_psc_exp)
-TUM_TARGETS = frozenset({"lif_psc_exp", "lif_tum_2000"})
+#: NEST models of targets that can run as iaf_tum_2000 (the same dynamics as iaf_psc_exp)
+TUM_TARGETS = frozenset({"iaf_psc_exp", "iaf_tum_2000"})
+#: why a type without a NEST mapping is refused (unless its declaration gives another reason)
+NO_NATIVE_MODEL = ("no NEST model: the type declares no 'native: nest' mapping, and generating one with "
+                   "NESTML needs a NEST built from source with development headers (the PyPI wheel has none)")
 
 
-def nest_name(parameter: Parameter) -> str:
-    """Name of a catalog parameter (or state) in NEST."""
-    return parameter.names.get("nest", parameter.name)
+def native(kind: NeuronType | SynapseType | StimulusType) -> NativeModel:
+    """The NEST model of a type (the caller has checked it has one)."""
+    return kind.native["nest"]
+
+
+def nest_parameters(kind: NeuronType | SynapseType, values: Mapping[str, float]) -> dict[str, float]:
+    """The type's parameter ``values`` under their NEST names (a ``current_scale`` parameter, which
+    the NEST model lacks, left out)."""
+    mapping = native(kind)
+    scale = mapping.options.get("current_scale")
+    return {mapping.name_of(p.name): values[p.name] for p in kind.parameters if p.name != scale}
+
+
+def quirks(kind: NeuronType) -> NestModelQuirks:
+    return QUIRKS.get(native(kind).model, NestModelQuirks())
 
 
 def import_nest():
@@ -97,7 +86,7 @@ def dc_edges(stimulus: Stimulus, duration: float) -> list[tuple[float, float]]:
 
 
 def is_tum_projection(model: Model, projection: Projection) -> bool:
-    """True when ``projection`` carries iaf_tum_2000 efficacies (its source is a lif_tum_2000)."""
+    """True when ``projection`` carries iaf_tum_2000 efficacies (its source runs as iaf_tum_2000)."""
     source = model.populations.get(projection.source)
-    return source is not None and source.type == "lif_tum_2000"
+    return source is not None and "nest" in source.neuron_type.native and native(source.neuron_type).model == TUM_MODEL
 

@@ -8,8 +8,8 @@ import numpy as np
 
 from ...model import Model, Population, Projection, Recording, Stimulus, steps
 from ...result import Result, Signal, split_spikes
-from .mapping import (CONNECT_CHUNK, NEURON_MODELS, STIMULUS_MODELS, SYNAPSE_MODELS, TUM_MODEL, TUM_RECEPTOR,
-                      dc_edges, is_tum_projection, nest_name, tics_per_ms)
+from .mapping import (CONNECT_CHUNK, TUM_MODEL, TUM_RECEPTOR, dc_edges, is_tum_projection, native, nest_parameters,
+                      quirks, tics_per_ms)
 
 
 @dataclass
@@ -57,27 +57,28 @@ class NestNetwork:
 
     def _create_population(self, population: Population, tum_target: bool) -> np.ndarray:
         """Create the NEST nodes of ``population``; ``tum_target``: it receives iaf_tum_2000 spikes."""
-        mapping = NEURON_MODELS[population.type]
+        kind = population.neuron_type
+        mapping = native(kind)
         model = TUM_MODEL if tum_target else mapping.model
-        neuron_type = population.neuron_type
-        params = {nest_name(p): population.parameters[p.name] for p in neuron_type.parameters
-                  if p.name not in mapping.dropped}
-        params.update({k: v for k, v in population.initial.items() if k not in mapping.unsettable})
+        params = nest_parameters(kind, population.parameters)
+        unsettable = quirks(kind).unsettable
+        params.update({mapping.name_of(k): v for k, v in population.initial.items()
+                       if mapping.name_of(k) not in unsettable})
         if "I_e" in params:
-            params["I_e"] = population.parameters["I_e"] * self.current_weight(population.name)
+            params["I_e"] *= self.current_weight(population.name)
         nodes = self.nest.Create(model, population.size, params=params)
         return np.asarray(nodes.tolist(), dtype=int)
 
     def current_weight(self, population: str) -> float:
         """Factor applied to a current (pA) injected into ``population`` (1/C_m for izhikevich)."""
         pop = self.model.populations[population]
-        scale = NEURON_MODELS[pop.type].current_scale
+        scale = native(pop.neuron_type).options.get("current_scale")
         return 1.0 / pop.parameters[scale] if scale else 1.0
 
     def _create_spike_source(self, stimulus: Stimulus) -> np.ndarray:
         """One spike_train_injector per train; times on the grid (ms)."""
         params = [{"spike_times": np.round(np.asarray(train) / self.dt) * self.dt} for train in stimulus.trains]
-        nodes = self.nest.Create(STIMULUS_MODELS[stimulus.type], len(params), params=params)
+        nodes = self.nest.Create(native(stimulus.stimulus_type).model, len(params), params=params)
         return np.asarray(nodes.tolist(), dtype=int)
 
     def _create_dc(self, stimulus: Stimulus) -> None:
@@ -90,7 +91,7 @@ class NestNetwork:
                 targets = self.nest.NodeCollection(cells.tolist())
                 targets.set(I_e=[i + change * weight for i in np.atleast_1d(targets.get("I_e"))])
                 continue
-            generator = self.nest.Create(STIMULUS_MODELS[stimulus.type],
+            generator = self.nest.Create(native(stimulus.stimulus_type).model,
                                          params={"amplitude": change, "start": start - self.dt})
             self.connect(np.full(len(cells), generator.global_id), cells, "static_synapse",
                          weight=weight, delay=self.dt)
@@ -123,20 +124,22 @@ class NestNetwork:
 
     def _connect_projection(self, projection: Projection) -> None:
         synapse = projection.synapse
-        parameters = {nest_name(p): synapse.parameters[p.name] for p in synapse.synapse_type.parameters}
-        parameters.update(synapse.initial)
+        mapping = native(synapse.synapse_type)
+        parameters = nest_parameters(synapse.synapse_type, synapse.parameters)
+        parameters.update({mapping.name_of(k): v for k, v in synapse.initial.items()})
         if is_tum_projection(self.model, projection):
             parameters["receptor_type"] = TUM_RECEPTOR
         sources, targets, pairs = self.nodes[projection.source], self.nodes[projection.target], projection.pairs
         for start in range(0, len(pairs), CONNECT_CHUNK):  # bounded temporary node-id arrays
             block = pairs[start:start + CONNECT_CHUNK]
-            self.connect(sources[block[:, 0]], targets[block[:, 1]], SYNAPSE_MODELS[synapse.type],
+            self.connect(sources[block[:, 0]], targets[block[:, 1]], mapping.model,
                          projection.weight, projection.delay, **parameters)
 
     # ------------------------------------------------------------------ recording
     def _create_recorders(self, recording: Recording) -> None:
         if recording.variables:
-            meter = self.nest.Create("multimeter", params={"record_from": list(recording.variables),
+            mapping = native(self.model.populations[recording.population].neuron_type)
+            meter = self.nest.Create("multimeter", params={"record_from": [mapping.name_of(v) for v in recording.variables],
                                                            "interval": recording.interval})
             cells = sorted(set(recording.indices))
             self.nest.Connect(meter, self.nest.NodeCollection(self.nodes[recording.population][cells].tolist()))
@@ -169,11 +172,12 @@ class NestNetwork:
         column_of = {node: j for j, node in enumerate(self.nodes[recording.population][cells])}
         column = np.array([column_of[s] for s in np.asarray(events["senders"])[keep]], dtype=int)
         order = [cells.index(i) for i in recording.indices]  # columns as listed (duplicates allowed)
-        states = {s.name: s.unit for s in self.model.populations[recording.population].neuron_type.states}
+        kind = self.model.populations[recording.population].neuron_type
+        states = {s.name: s.unit for s in kind.states}
         signals = {}
         for variable in recording.variables:
             values = np.full((len(times), len(cells)), np.nan)
-            values[row[keep], column] = np.asarray(events[variable], dtype=float)[keep]
+            values[row[keep], column] = np.asarray(events[native(kind).name_of(variable)], dtype=float)[keep]
             if np.isnan(values).any():
                 raise RuntimeError(f"NEST returned incomplete samples of {recording.population}.{variable}")
             values = values[:, order]

@@ -2,26 +2,20 @@
 from __future__ import annotations
 
 import time
-from typing import ClassVar
 
-from ...catalog import STIMULI, SYNAPSES
-from ...model import Model
 from ...errors import UnsupportedError
+from ...model import Model
 from ...result import Result
-from ..base import Backend
-from .network import SECTION_NEURONS, CellOptions, NeuronSimulation
-from .nmodl import CVODE_SUFFIX, MOD_DIR, POINT_NEURONS, mechanism_name
+from ..base import Backend, ModelType
+from .network import SECTION_MODELS, CellOptions, MechanismPlan, NeuronSimulation, is_section
+from .nmodl import MOD_DIR
 
 
 class NeuronBackend(Backend):
-    """Runs catalog models on NEURON 9 with generated, compiled NMODL mechanisms."""
+    """Runs models on NEURON 9 with NMODL mechanisms generated from their types (built-in or
+    declared) and compiled once; combinations NEURON cannot run are refused in :meth:`check`."""
 
     name = "neuron"
-    neuron_types = frozenset(POINT_NEURONS + SECTION_NEURONS)
-    synapse_types = frozenset(SYNAPSES)
-    stimulus_types = frozenset(STIMULI)
-    #: every catalog type has a mechanism; combinations NEURON cannot run are refused in check()
-    unsupported_reasons: ClassVar[dict[str, str]] = {}
 
     #: None: the default of the model kind (fixed step for cells, CVODE for reaction networks)
     cvode: bool | None = None
@@ -37,6 +31,12 @@ class NeuronBackend(Backend):
 
         return f"NEURON {neuron.__version__}"
 
+    def type_problem(self, kind: ModelType) -> str | None:
+        native = getattr(kind, "native", {}).get("neuron")
+        if native is not None and native.model not in SECTION_MODELS:
+            return f"native NEURON model {native.model!r} (bridge builds {', '.join(SECTION_MODELS)} sections only)"
+        return super().type_problem(kind)
+
     def check(self, model: Model) -> None:
         if model.network is not None:
             from . import reactions
@@ -45,12 +45,13 @@ class NeuronBackend(Backend):
             return
         super().check(model)
         for projection in model.projections.values():
-            target = model.populations[projection.target].type
+            target = model.populations[projection.target].neuron_type
             continuous = projection.synapse.synapse_type.continuous
-            if continuous and target not in SECTION_NEURONS:
-                raise UnsupportedError(self.name, f"{projection.synapse.type} onto {target} (continuous synapses "
-                                       f"need a real NEURON section: only onto {', '.join(SECTION_NEURONS)})")
-        if self.cvode and any(p.type not in SECTION_NEURONS for p in model.populations.values()):
+            if continuous and not is_section(target):
+                raise UnsupportedError(self.name, f"{projection.synapse.type} onto {target.name} (continuous synapses "
+                                       "need a real NEURON section: only onto types declared 'native: neuron: pas', "
+                                       "such as passive)")
+        if self.cvode and any(not is_section(p.neuron_type) for p in model.populations.values()):
             raise UnsupportedError(self.name, "cvode with point neurons (their exact per-step update is not a "
                                    "CVODE right-hand side; use the fixed step)")
 
@@ -60,9 +61,12 @@ class NeuronBackend(Backend):
         if model.network is not None:
             return self._run_network(model)
         started = time.perf_counter()
-        built = build.load_mechanisms(self.mechanisms(model), MOD_DIR)  # only what the model uses
+        plan = MechanismPlan.for_model(model, bool(self.cvode))
+        sources = [MOD_DIR / f"{m.name}.mod" if m.committed else build.generated_source("nrnmod", m.name, m.text)
+                   for m in plan.all()]
+        built = build.load_mechanisms(sources)  # only what the model uses
         simulation = NeuronSimulation(model, CellOptions(
-            bool(self.cvode), int(self.secondorder), self.n_sub, self.cvode_atol, self.cvode_rtol))
+            bool(self.cvode), int(self.secondorder), self.n_sub, self.cvode_atol, self.cvode_rtol), plan)
         simulation._initialise()  # finitialize, weights, scheduled inputs: setup, not simulation
         ready = time.perf_counter()
         simulation.advance()
@@ -74,14 +78,6 @@ class NeuronBackend(Backend):
                                secondorder=int(self.secondorder),
                                library=", ".join(str(path) for path in built.libraries))
         return result
-
-    def mechanisms(self, model: Model) -> set[str]:
-        """Names of the compiled mechanisms ``model`` needs (point neurons, continuous synapses)."""
-        names = {mechanism_name(p.type) for p in model.populations.values() if p.type not in SECTION_NEURONS}
-        variant = CVODE_SUFFIX if self.cvode else ""
-        names |= {mechanism_name(p.synapse.type) + variant for p in model.projections.values()
-                  if p.synapse.synapse_type.continuous}
-        return names
 
     def _run_network(self, model: Model) -> Result:
         from . import reactions

@@ -29,6 +29,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from ..cache import cache_dir, content_hash
 
@@ -196,19 +197,19 @@ def build(directory: Path, sources: list[Path] | None = None) -> Build:
     return Build(_library_of(entry), True, time.perf_counter() - started)
 
 
-def load_mechanisms(names, directory: Path) -> Build:
-    """Build (or reuse) one library per mechanism of ``names`` (``.mod`` file stems in ``directory``)
-    and load those this process does not have yet.  ``library`` of the returned :class:`Build` is the
-    first library (``libraries``: all of them), ``compiled`` whether any was compiled now, ``seconds``
-    the time spent finding (or compiling) them."""
+def load_mechanisms(sources: Iterable[Path]) -> Build:
+    """Build (or reuse) one library per ``.mod`` file of ``sources`` (each defines one mechanism, named
+    like the file) and load those this process does not have yet.  ``library`` of the returned
+    :class:`Build` is the first library (``libraries``: all of them), ``compiled`` whether any was
+    compiled now, ``seconds`` the time spent finding (or compiling) them."""
     from neuron import h
 
     libraries, compiled, seconds = [], False, 0.0
-    for name in sorted(set(names)):
-        source = directory / f"{name}.mod"
+    for source in sorted(set(sources)):
+        name = source.stem
         if not source.is_file():
             raise MechanismCompileError(f"no mechanism {name}: {source} does not exist")
-        result = build(directory, [source])
+        result = build(source.parent, [source])
         libraries.append(result.library)
         compiled, seconds = compiled or result.compiled, seconds + result.seconds
         if name in _mechanisms:
@@ -218,7 +219,21 @@ def load_mechanisms(names, directory: Path) -> Build:
         if not h.nrn_load_dll(str(result.library)):
             raise MechanismCompileError(f"NEURON could not load {result.library}")
         _mechanisms[name] = result.library
-    return Build(libraries[0] if libraries else Path(directory), compiled, seconds, tuple(libraries))
+    return Build(libraries[0] if libraries else Path(), compiled, seconds, tuple(libraries))
+
+
+def generated_source(kind: str, name: str, text: str) -> Path:
+    """``cache_dir(kind)/<name>/<name>.mod`` holding ``text`` (a generated mechanism that is not
+    committed in ``mod/``), written atomically unless it already holds that text."""
+    directory = cache_dir(kind) / name
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.mod"
+    if not (path.exists() and path.read_text(encoding="utf-8") == text):
+        handle, temporary = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=directory)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    return path
 
 
 def load_extra(directory: Path, mechanism: str) -> Build:

@@ -56,16 +56,14 @@ rewrites them and a test fails when they are stale.
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ...model.reactions import Reaction, ReactionNetwork
-from ..cache import cache_dir, content_hash
+from ..cache import content_hash
 from ..network_codegen import identifiers, injected_species, net_flux, net_stoichiometry, rate_parameters
-from .build import Build, build as build_library, load_extra
+from .build import Build, build as build_library, generated_source, load_extra
 from .nmodl import MOD_DIR
 
 #: prefix of every generated reaction-network mechanism (and of its ``.mod`` file name)
@@ -234,22 +232,10 @@ ENDVERBATIM
 """
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return
-    handle, temporary = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(temporary, path)
-
-
 def source_directory(network: ReactionNetwork) -> Path:
     """``cache_dir("nrnkinetic")/<mechanism>/`` holding the network's ``.mod`` file (written if needed)."""
     name = mechanism_name(network)
-    directory = cache_dir("nrnkinetic") / name
-    directory.mkdir(parents=True, exist_ok=True)
-    _write_atomically(directory / f"{name}.mod", network_mod(network))
-    return directory
+    return generated_source("nrnkinetic", name, network_mod(network)).parent
 
 
 def build(network: ReactionNetwork) -> Build:

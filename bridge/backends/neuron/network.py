@@ -10,18 +10,20 @@ from typing import Any
 
 import numpy as np
 
+from ...catalog.base import NeuronType
 from ...model import Model, Population, Projection, Recording
 from ...errors import UnsupportedError
 from ...result import Result, Signal, split_spikes
-from .nmodl import CVODE_SUFFIX, EVENT_SYNAPSES, PORTS, event_synapse_arguments, mechanism_name
+from .nmodl import (DC_PORT, Mechanism, SynapseTable, continuous_synapse, is_point_neuron, model_table,
+                    point_neuron, ports)
 
 
 #: NEURON time-stamps a spike raised in the step ending at t with t + DETECTION_LAG_STEPS*dt (measured: t)
 DETECTION_LAG_STEPS = 0
 #: gids of spike-source trains start here (cells get gids 0, 1, ... in order of first use)
 SOURCE_GID_BASE = 1_000_000_000
-#: real-section cell types integrated by NEURON itself
-SECTION_NEURONS = ("passive",)
+#: NEURON's own models a type may declare as ``native: neuron``: a single-compartment section with ``pas``
+SECTION_MODELS = ("pas",)
 AREA_UM2 = 100.0  # membrane area of a passive cell: C [pF] = cm [uF/cm2] * 1e-6 cm2 * 1e6
 PA_PER_NA = 1000.0
 NEVER = 1e9  # ms, "until the end" for IClamp durations
@@ -85,15 +87,46 @@ class CellGroup:
             return self.cells[index](0.5)._ref_v
         return getattr(self.cells[index], f"_ref_{variable}")
 
+@dataclass
+class MechanismPlan:
+    """The compiled mechanisms a model needs: one per point-neuron type (its NET_RECEIVE knows the
+    event synapses of ``table``: the built-in ones and those the model declares) and one per
+    continuous synapse type (fixed-step or CVODE variant)."""
+
+    table: SynapseTable
+    neurons: dict[str, Mechanism]
+    synapses: dict[str, Mechanism]
+
+    @classmethod
+    def for_model(cls, model: Model, cvode: bool) -> "MechanismPlan":
+        kinds = [p.synapse.synapse_type for p in model.projections.values()]
+        kinds += [p.neuron_type.emits for p in model.populations.values() if p.neuron_type.emits]
+        table = model_table(kinds)
+        neurons = {p.type: point_neuron(p.neuron_type, table) for p in model.populations.values()
+                   if is_point_neuron(p.neuron_type)}
+        synapses = {p.synapse.type: continuous_synapse(p.synapse.synapse_type, cvode) for p in model.projections.values()
+                    if p.synapse.synapse_type.continuous}
+        return cls(table, neurons, synapses)
+
+    def all(self) -> list[Mechanism]:
+        return [*self.neurons.values(), *self.synapses.values()]
+
+
+def is_section(kind: NeuronType) -> bool:
+    """Whether ``kind`` runs as a real NEURON section (``native: neuron: pas``)."""
+    return not is_point_neuron(kind)
+
+
 class NeuronSimulation:
     """One model instantiated in NEURON."""
 
-    def __init__(self, model: Model, options: CellOptions):
+    def __init__(self, model: Model, options: CellOptions, plan: MechanismPlan):
         from neuron import h
 
         self.h = h
         self.model = model
         self.options = options
+        self.plan = plan
         self.dt = model.simulation.dt
         self.keep: list[Any] = []
         # spiking cells get gids: a connection is then a gid_connect (about 1.5 us) instead of a NetCon
@@ -127,7 +160,7 @@ class NeuronSimulation:
     # ------------------------------------------------------------------ cells
     def _population(self, population: Population) -> CellGroup:
         """The cells of a passive population; a point-neuron population's are made by _create_cells."""
-        if population.type in SECTION_NEURONS:
+        if is_section(population.neuron_type):
             return self._passive(population)
         return CellGroup(population, [None] * population.size, sectioned=False)
 
@@ -142,7 +175,7 @@ class NeuronSimulation:
         creation order of the cells themselves changes no number (each cell's update is its own)."""
         def create(group: CellGroup, index: int) -> None:
             population = group.population
-            cell = getattr(self.h, mechanism_name(population.type))(self.host(0.5))
+            cell = getattr(self.h, self.plan.neurons[population.type].name)(self.host(0.5))
             for name, value in population.parameters.items():
                 setattr(cell, name, value)
             cell.n_sub = substeps(population, self.dt, self.options.n_sub)
@@ -175,7 +208,10 @@ class NeuronSimulation:
         return list(order)
 
     def _passive(self, population: Population) -> CellGroup:
-        h, p = self.h, population.parameters
+        """Single-compartment sections with ``pas``; the parameters C_m, g_L, E_L, I_e by their names
+        in the type's ``native: neuron`` mapping."""
+        mapping = population.neuron_type.native["neuron"]
+        h, p = self.h, {mapping.name_of(k): v for k, v in population.parameters.items()}
         group = CellGroup(population, [], sectioned=True)
         for i in range(population.size):
             sec = h.Section(name=f"{population.name}[{i}]")
@@ -306,22 +342,19 @@ class NeuronSimulation:
     def _weights(self, projection: Projection, nc_delay: float) -> list[float]:
         """NetCon weight vector: weight, port, synapse code, synapse parameters and state, tlast, first."""
         target_type = self.model.populations[projection.target].neuron_type
-        if projection.weight >= 0:
-            port, weight = PORTS["excitatory"], projection.weight
-        else:
-            port, weight = PORTS["inhibitory"], target_type.inhibitory_sign * projection.weight
+        _, sign = projection.jump(target_type)
+        port, weight = ports(target_type)[projection.receptor], sign * projection.weight
         synapse, values = projection.synapse.type, {**projection.synapse.parameters, **projection.synapse.initial}
         source = self.model.populations.get(projection.source)
         if source is not None and source.neuron_type.emits:  # lif_tum_2000: its own TM state, per connection
-            synapse = source.neuron_type.emits
+            synapse = source.neuron_type.emits.name
             values = {**source.parameters, **source.initial}
-        fields = [values.get(name, 0.0) for name in event_synapse_arguments()[:-2]]
+        fields = [values.get(name, 0.0) for name in self.plan.table.arguments()[:-2]]
         # tlast: the arrival time that corresponds to t = 0 (h of the first spike is its time)
-        return [weight, port, EVENT_SYNAPSES.index(synapse)] + fields + [nc_delay, 1.0]
+        return [weight, port, self.plan.table.code(synapse)] + fields + [nc_delay, 1.0]
 
     def _continuous(self, projection: Projection, target: CellGroup) -> None:
-        variant = CVODE_SUFFIX if self.options.cvode else ""
-        mechanism = getattr(self.h, mechanism_name(projection.synapse.type) + variant)
+        mechanism = getattr(self.h, self.plan.synapses[projection.synapse.type].name)
         self.synapses[projection.name] = synapses = []
         pairs = projection.pairs
         sources = self._source_gids(projection.source, pairs[:, 0]) if len(pairs) else None
@@ -434,7 +467,7 @@ class NeuronSimulation:
             cell.I_dc += amount
             return
         nc = self.h.NetCon(None, cell)
-        nc.weight[0], nc.weight[1], nc.weight[2] = amount, PORTS["dc"], 0
+        nc.weight[0], nc.weight[1], nc.weight[2] = amount, DC_PORT, 0
         nc.event(at - self.dt)
         self.keep.append(nc)
 

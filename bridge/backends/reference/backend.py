@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 
-from ...catalog import NEURONS, STIMULI, SYNAPSES
 from ...model import Model
 from ...errors import ModelError
 from ...result import Result
@@ -12,12 +11,10 @@ from .network import ReferenceSimulation
 
 
 class ReferenceBackend(Backend):
-    """Runs every catalog type; see :mod:`bridge.backends.reference` for the semantics."""
+    """Runs every model type, built-in or declared (it evaluates the declared equations and rules
+    themselves); see :mod:`bridge.backends.reference` for the semantics."""
 
     name = "reference"
-    neuron_types = frozenset(NEURONS)
-    synapse_types = frozenset(SYNAPSES)
-    stimulus_types = frozenset(STIMULI)
     #: reaction networks (``model.network``): solver (BDF, LSODA or Radau), relative tolerance and
     #: absolute tolerance in nM (None: 1e-10 nM);
     #: set with ``--option reference.network_rtol=1e-8`` etc.

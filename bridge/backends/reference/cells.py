@@ -12,13 +12,15 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.linalg import expm
 
-from ...catalog.expressions import evaluate, execute
-from ...catalog.synapses import SYNAPSES
+from ...catalog.expressions import evaluate, evaluate_all, execute
 from ...model import Population, Projection
 
 RTOL = 1e-10
 ATOL = 1e-12
 HORIZON_MS = 100.0  # longest stretch integrated in one solve_ivp call
+#: a located threshold reached within this time at the current rate counts as crossed when the solver
+#: stalls in a blow-up (ms; far below any time step, far above the spacing of floating-point times)
+DIVERGENCE_HORIZON_MS = 1e-9
 
 
 class ContinuousSynapses:
@@ -86,8 +88,11 @@ class CellGroup:
         self._segment = None
         self._propagators: dict[tuple[float, bool], tuple[np.ndarray, np.ndarray]] = {}
         self._b_cache = None
+        moving = [name for name in self.names if name in self.type.equations]
+        self._rhs_rows = [self.index[name] for name in moving]
+        self._rhs_expressions = tuple(self.type.equations[name] for name in moving)
         if self.type.emits:  # per-neuron Tsodyks–Markram state (lif_tum_2000)
-            self.emit_rule = SYNAPSES[self.type.emits].on_spike
+            self.emit_rule = self.type.emits.on_spike
             self.last_emit = np.zeros(self.n)
 
     # ------------------------------------------------------------------ equations
@@ -98,10 +103,11 @@ class CellGroup:
         return ns
 
     def _f(self, X: np.ndarray, I_ext) -> np.ndarray:
-        ns = self._namespace(X, I_ext)
-        shape = X[0].shape
-        return np.array([np.broadcast_to(evaluate(self.type.equations[name], ns), shape)
-                         if name in self.type.equations else np.zeros(shape) for name in self.names])
+        derivatives = np.zeros_like(X)
+        values = evaluate_all(self._rhs_expressions, self._namespace(X, I_ext))
+        for row, value in zip(self._rhs_rows, values):
+            derivatives[row] = value
+        return derivatives
 
     def clamp_mask(self, t: float) -> np.ndarray:
         return self.refractory_until > t + 1e-9 * self.dt
@@ -205,12 +211,29 @@ class CellGroup:
         events = None
         if self.type.threshold is not None and self.type.threshold_detection == "located":
             events = [self._threshold_event(clamp)]
-        solution = solve_ivp(self._rhs(clamp), (self.t, t_end), self._pack(), method="DOP853", rtol=RTOL,
+        rhs = self._rhs(clamp)
+        solution = solve_ivp(rhs, (self.t, t_end), self._pack(), method="DOP853", rtol=RTOL,
                              atol=ATOL, dense_output=True, events=events)
-        if solution.status == -1:
-            raise RuntimeError(f"reference integration of {self.population.name} failed: {solution.message}")
         t_event = solution.t_events[0][0] if events and len(solution.t_events[0]) else math.inf
+        if solution.status == -1:
+            if not (events and solution.sol is not None and self._diverging(rhs, solution.t[-1], solution.y[:, -1], clamp)):
+                raise RuntimeError(f"reference integration of {self.population.name} failed: {solution.message}")
+            t_event = solution.t[-1]  # the blow-up reaches the threshold within the clock's resolution
         self._segment = (solution.sol, solution.t[-1], t_event)
+
+    def _diverging(self, rhs, t: float, y: np.ndarray, clamp: np.ndarray) -> bool:
+        """Whether the solver stalled because a cell's threshold variable diverges: at the rate it
+        rises, the cell closest to its (located) threshold reaches it within
+        :data:`DIVERGENCE_HORIZON_MS` (the step the solver would need is below the spacing of
+        floating-point times, as where the exponential of an AdEx cell blows up)."""
+        X, _ = self._unpack(y)
+        theta = np.broadcast_to(evaluate(self.type.threshold, self._namespace(X, 0.0)), (self.n,))
+        theta = np.where(clamp, -np.inf, theta)
+        cell = int(np.argmax(theta))
+        if not np.isfinite(theta[cell]):
+            return False
+        rate = self._unpack(rhs(t, y))[0][self.index[self.type.membrane], cell]  # located: theta = V - cut
+        return theta[cell] >= 0 or (rate > 0 and -theta[cell] <= rate * DIVERGENCE_HORIZON_MS)
 
     def _advance_nonlinear(self, t1: float, t_stop: float) -> np.ndarray:
         fired: list[int] = []
@@ -265,15 +288,17 @@ class CellGroup:
         self.invalidate()
 
     def emit_efficacy(self, cells: np.ndarray, t: float) -> np.ndarray:
-        """Efficacy carried by the spikes of ``cells`` at ``t`` (1, or the built-in TM rule's u*x)."""
+        """Efficacy carried by the spikes of ``cells`` at ``t`` (1, or the ``emits`` rule's efficacy,
+        applied to the neuron's own copy of the rule's states)."""
         if not self.type.emits:
             return np.ones(len(cells))
+        own = [s.name for s in self.type.emits.states]
         ns = dict(self.params)
-        ns.update({name: self.X[self.index[name], cells] for name in ("x", "y", "u")})
+        ns.update({name: self.X[self.index[name], cells] for name in own})
         ns["h"] = t - self.last_emit[cells]
         ns["first"] = 0.0
         execute(self.emit_rule, ns)
-        for name in ("x", "y", "u"):
+        for name in own:
             self.X[self.index[name], cells] = ns[name]
         self.last_emit[cells] = t
         return np.asarray(ns["efficacy"], dtype=float)

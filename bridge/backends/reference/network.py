@@ -97,11 +97,7 @@ class ReferenceSimulation:
                 heapq.heappush(self.activity, step + self.continuous[name].pulse_steps)
                 group.invalidate()
                 continue
-            target_type = group.type
-            if projection.weight >= 0:
-                variable, sign = target_type.receptors["excitatory"], 1.0
-            else:
-                variable, sign = target_type.receptors["inhibitory"], float(target_type.inhibitory_sign)
+            variable, sign = projection.jump(group.type)
             group.add_to(variable, projection.pairs[connections, 1], sign * amounts)
         for group in self.groups.values():
             if any([s.end_pulses(step) for s in group.synapses]):

@@ -126,7 +126,7 @@ PROCEDURE restore_state() {
 }
 
 PROCEDURE advance_segment(t_from (ms), t_to (ms)) {
-    LOCAL t0, span, lo, hi, mid, it, tc
+    LOCAL t0, span
     t0 = t_from
     clamp = ref_until > t0 + 1e-9*dt
     if (clamp && ref_until < t_to - 1e-9*dt) { : refractoriness ends inside the sub-step
@@ -135,7 +135,6 @@ PROCEDURE advance_segment(t_from (ms), t_to (ms)) {
         clamp = 0
     }
     span = t_to - t0
-    save_state()
     rk4(span)
 }
 

@@ -9,6 +9,7 @@ NEURON {
     RANGE C_m, k, V_r, V_t, V_peak, V_reset, tau_syn_ex, tau_syn_in, I_e
     RANGE V_m, I_syn_ex, I_syn_in
     RANGE I_dc, spiked, lost, ref_until, n_sub, last_emit, pend_dc, pend_I_syn_ex, pend_I_syn_in
+    RANGE located_dv
 }
 
 PARAMETER {
@@ -22,6 +23,7 @@ PARAMETER {
     tau_syn_in = 2.0 : ms, decay time of inhibitory PSCs
     I_e = 0.0 : pA, constant external current
     n_sub = 1 : Runge-Kutta sub-steps per time step
+    located_dv = 0.5 : mV, largest membrane change per Runge-Kutta piece (located crossings)
 }
 
 ASSIGNED {
@@ -124,36 +126,44 @@ PROCEDURE restore_state() {
 }
 
 PROCEDURE advance_segment(t_from (ms), t_to (ms)) {
-    LOCAL t0, span, lo, hi, mid, it, tc
+    LOCAL t0, span, lo, hi, mid, it, tc, halvings
     t0 = t_from
-    clamp = ref_until > t0 + 1e-9*dt
-    if (clamp && ref_until < t_to - 1e-9*dt) { : refractoriness ends inside the sub-step
-        rk4(ref_until - t0)
-        t0 = ref_until
-        clamp = 0
-    }
-    span = t_to - t0
-    save_state()
-    rk4(span)
-    if (clamp == 0 && theta() >= 0) { : crossing inside: locate it (bisection on the step length)
-        lo = 0
-        hi = 1
-        FROM it = 1 TO 60 {
-            mid = 0.5*(lo + hi)
-            restore_state()
-            rk4(mid*span)
-            if (theta() >= 0) {
-                hi = mid
-            } else {
-                lo = mid
-            }
+    WHILE (t0 < t_to - 1e-9*dt) {
+        clamp = ref_until > t0 + 1e-9*dt
+        span = t_to - t0
+        if (clamp && ref_until < t_to - 1e-9*dt) { : refractoriness ends inside: stop there
+            span = ref_until - t0
         }
-        restore_state()
-        rk4(hi*span)
-        tc = t0 + hi*span
-        fire(tc)
-        clamp = ref_until > tc + 1e-9*dt
-        rk4((1 - hi)*span)
+        save_state()
+        rk4(span)
+        halvings = 0
+        WHILE (clamp == 0 && fabs(V_m - saved_V_m) > located_dv && halvings < 40) {
+            restore_state()
+            span = 0.5*span
+            rk4(span)
+            halvings = halvings + 1
+        }
+        if (clamp == 0 && theta() >= 0) { : crossing inside the piece: locate it (bisection on its length)
+            lo = 0
+            hi = 1
+            FROM it = 1 TO 60 {
+                mid = 0.5*(lo + hi)
+                restore_state()
+                rk4(mid*span)
+                if (theta() >= 0) {
+                    hi = mid
+                } else {
+                    lo = mid
+                }
+            }
+            restore_state()
+            rk4(hi*span)
+            tc = t0 + hi*span
+            fire(tc)
+            t0 = tc
+        } else {
+            t0 = t0 + span
+        }
     }
 }
 

@@ -273,3 +273,19 @@ def test_bg_cell_types_declare_and_follow_the_published_units():
     assert kinds["fsn"].parameter("a").default == pytest.approx(0.2)
     assert "min(V_m - V_b, 0) ** 3" in kinds["fsn"].equations["u"]
     assert ast.parse(kinds["adex_bg"].equations["V_m"], mode="eval")
+
+
+def test_reference_cache_key_follows_included_type_files(tmp_path):
+    """A cached reference result is keyed by the included types too: editing a type file that the
+    model document only names gives a new key."""
+    from bridge.harness import reference_cache
+
+    (tmp_path / "cells.yaml").write_text(yaml.safe_dump({"types": {"my_type": LIF_DECLARATION}}))
+    document = model_with(LIF_DECLARATION, include=["cells.yaml"])
+    del document["types"]
+    (tmp_path / "model.yaml").write_text(yaml.safe_dump(document))
+    before = reference_cache.key(bridge.load(tmp_path / "model.yaml"), None, None)
+    changed = copy.deepcopy(LIF_DECLARATION)
+    changed["parameters"]["tau_m"] = "20 ms"
+    (tmp_path / "cells.yaml").write_text(yaml.safe_dump({"types": {"my_type": changed}}))
+    assert reference_cache.key(bridge.load(tmp_path / "model.yaml"), None, None) != before

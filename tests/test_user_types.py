@@ -153,3 +153,39 @@ def test_readme_example_is_the_shipped_model_file():
     section = readme[readme.index("## Defining your own types"):]
     block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
     assert block == (MODELS / "msn_d1.yaml").read_text()
+
+
+def subthreshold_bg_model() -> bridge.Model:
+    """An MSN D1 (DC step and Poisson AMPA/NMDA input) and a hyperpolarised GPe cell (Poisson GABA
+    input) of models/types/bg_cells.yaml, below threshold: smooth traces for convergence orders."""
+    return bridge.from_dict({
+        "name": "bg_subthreshold", "include": [str(MODELS / "types" / "bg_cells.yaml")],
+        "simulation": {"duration": "300 ms", "dt": "0.1 ms", "seed": 3},
+        "populations": {"d1": {"type": "msn"}, "gpe": {"type": "adex_bg", "parameters": {"I_e": "-20 pA"}}},
+        "stimuli": {"cortex": {"type": "poisson", "size": 1, "rate": "300 Hz"},
+                    "dc": {"type": "dc_step", "target": "d1", "amplitude": "100 pA", "start": "50 ms", "stop": "250 ms"}},
+        "projections": {"ampa": {"source": "cortex", "target": "d1", "receptor": "ampa", "weight": "0.35 nS", "delay": "2.5 ms"},
+                        "nmda": {"source": "cortex", "target": "d1", "receptor": "nmda", "weight": "0.077 nS", "delay": "2.5 ms"},
+                        "gaba": {"source": "cortex", "target": "gpe", "receptor": "gaba", "weight": "0.2 nS", "delay": "1 ms"}},
+        "recordings": {"d1": {"population": "d1", "variables": ["V_m", "u"], "interval": "1 ms"},
+                       "gpe": {"population": "gpe", "variables": ["V_m", "z"], "interval": "1 ms"}}})
+
+
+@pytest.mark.slow
+def test_convergence_mode_shows_runge_kutta_order_on_declared_types():
+    """`compare --convergence` on declared types: NEURON (one RK4 step per dt) and Brian2 (rk4) against
+    a reference at rtol 1e-12 with steps of at most 0.05 ms (its dense output then no longer limits
+    the error) converge with RK4's order 4: observed log2(e(dt)/e(dt/2)) in [3.5, 4.5] for dt = 0.1,
+    0.05 ms (measured 3.86-4.17), while the error is above 1e-10 (about the reference's own error)."""
+    from bridge.harness import compare, convergence
+
+    comparison = compare(subthreshold_bg_model(), backends=["neuron", "brian2"],
+                         options={"reference": {"max_step": 0.05, "rtol": 1e-12}, "neuron": {"n_sub": 1}})
+    assert comparison.passed and {c.backend for c in comparison.checks} == {"neuron", "brian2"}
+    rows = convergence(comparison)
+    assert len(rows) == 8
+    for row in rows:
+        for order, finer in zip(row["orders"], row["max_abs_error"][1:]):
+            if finer > 1e-10:
+                assert 3.5 <= order <= 4.5, row
+        assert 3.5 <= row["orders"][0] <= 4.5, row

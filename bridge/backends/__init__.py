@@ -4,7 +4,6 @@
 ``base``                    the :class:`~.base.Backend` interface (what a backend supports, as data)
 ``registry``                finding backends by name: built-ins and the ``bridge.backends`` entry points
 ``runner``, ``worker``      each run in a fresh subprocess (the model travels pickled)
-``cache``                   the content-hash cache directory of generated and compiled code
 ``network_codegen``         naming and expression text shared by the reaction-network code generators
 ``reference/``              bridge's own solver: ``backend``, ``network`` (event loop), ``cells``,
                             ``reactions`` (reaction networks)

@@ -2,11 +2,16 @@
 users' type declarations go through too) and stimuli (:mod:`.stimuli`).
 
 ``NEURONS``, ``SYNAPSES`` and ``STIMULI`` are the built-in types by name.  The YAML files are read
-and checked on first use of ``NEURONS``/``SYNAPSES`` (not on import), so that a backend worker, which
-receives its model's types pickled, never parses them.
+and checked on first use of ``NEURONS``/``SYNAPSES`` (not on import), and the checked types are kept
+in the cache directory (``catalog/``) under a hash of those files and of the parser's sources, so
+that a backend worker needing the built-in list (NEURON's synapse table) unpickles it instead of
+importing pint and parsing again (0.27 s of set-up per run).
 """
 from __future__ import annotations
 
+import os
+import pickle
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,13 +28,35 @@ __all__ = ["NEURONS", "SYNAPSES", "STIMULI", "builtin_types", "NeuronType", "Syn
 
 @lru_cache(maxsize=1)
 def builtin_types() -> dict[str, NeuronType | SynapseType]:
-    """Every built-in neuron and synapse type by name, parsed and checked from :data:`BUILTIN_FILES`."""
+    """Every built-in neuron and synapse type by name, parsed and checked from :data:`BUILTIN_FILES`
+    (or unpickled from the cache entry of exactly these files and parser sources)."""
+    from ..cache import cache_dir, content_hash
+
+    sources = [*BUILTIN_FILES, *sorted(Path(__file__).parent.glob("*.py"))]
+    entry = cache_dir("catalog") / f"{content_hash(*(p.read_bytes() for p in sources))}.pickle"
+    try:
+        with open(entry, "rb") as handle:
+            return pickle.load(handle)
+    except Exception:  # noqa: BLE001 - missing, unreadable or damaged: parse the files
+        pass
     from .declare import declare_types, read_types_file
 
     types: dict[str, NeuronType | SynapseType] = {}
     for path in BUILTIN_FILES:
         types.update(declare_types(read_types_file(path), str(path), types, origin="built-in"))
+    _store(entry, types)
     return types
+
+
+def _store(entry: Path, types: dict) -> None:
+    """Write the cache entry atomically; an unwritable cache is skipped."""
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=entry.name + ".tmp-", dir=entry.parent)
+        with os.fdopen(handle, "wb") as out:
+            pickle.dump(types, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, entry)
+    except OSError:
+        pass
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from ..backends.cache import cache_dir, content_hash
+from ..cache import cache_dir, content_hash
 from ..model import Model
 from ..result import Result
 
@@ -31,9 +31,11 @@ def _code_digest() -> str:
 
 
 def key(model: Model, dt: float | None, options: dict | None) -> str:
-    """Cache key of the reference run of ``model`` at ``dt`` (ms; None = the model's) with ``options``."""
+    """Cache key of the reference run of ``model`` at ``dt`` (ms; None = the model's) with ``options``;
+    the model's declared types count too (those of included type files are not in its document)."""
     document = json.dumps(model.document, sort_keys=True, default=str)
-    return content_hash(_code_digest(), model.name, document, repr(dt), json.dumps(options or {}, sort_keys=True, default=str))
+    return content_hash(_code_digest(), model.name, document, repr(sorted(model.types.items())), repr(dt),
+                        json.dumps(options or {}, sort_keys=True, default=str))
 
 
 def _path(model: Model, dt: float | None, options: dict | None) -> Path:

@@ -7,7 +7,7 @@ from ...model import Model
 from ...errors import UnsupportedError
 from ...result import Result
 from ..base import Backend
-from ..cache import cache_dir, content_hash
+from ...cache import cache_dir, content_hash
 from .device import TARGETS, configure
 from .network import Brian2Network, max_multiplicity
 

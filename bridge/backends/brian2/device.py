@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ...model import Model
-from ..cache import cache_dir
+from ...cache import cache_dir
 
 #: code-generation targets bridge supports
 TARGETS = ("numpy", "cython", "cpp_standalone")

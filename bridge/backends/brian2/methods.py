@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..cache import cache_dir, content_hash
+from ...cache import cache_dir, content_hash
 
 LINEAR_METHOD = "exact"
 NONLINEAR_METHOD = "rk4"

@@ -21,6 +21,8 @@ class NeuronBackend(Backend):
     cvode: bool | None = None
     secondorder: int = 2
     n_sub: int | None = None
+    #: largest membrane change (mV) per Runge–Kutta piece of a located-threshold type (None: 0.5 mV)
+    located_dv: float | None = None
     #: None: 1e-8 for cells (mV, and the synapses' units); for reaction networks see .reactions
     cvode_atol: float | None = None
     cvode_rtol: float | None = None
@@ -66,7 +68,7 @@ class NeuronBackend(Backend):
                    for m in plan.all()]
         built = build.load_mechanisms(sources)  # only what the model uses
         simulation = NeuronSimulation(model, CellOptions(
-            bool(self.cvode), int(self.secondorder), self.n_sub, self.cvode_atol, self.cvode_rtol), plan)
+            bool(self.cvode), int(self.secondorder), self.n_sub, self.cvode_atol, self.cvode_rtol, self.located_dv), plan)
         simulation._initialise()  # finitialize, weights, scheduled inputs: setup, not simulation
         ready = time.perf_counter()
         simulation.advance()

@@ -5,7 +5,7 @@ A simulation loads only the mechanisms its model uses (:func:`load_mechanisms`: 
 process (NEURON's tables for ten mechanisms), one or two mechanisms about 0.1 MiB, and a cold run
 compiles one or two files instead of all.
 
-Cache layout: ``cache_dir("nrnmech") / <key>/`` with ``key`` = :func:`~bridge.backends.cache.content_hash`
+Cache layout: ``cache_dir("nrnmech") / <key>/`` with ``key`` = :func:`~bridge.cache.content_hash`
 of the NEURON version and every compiled ``.mod`` file (name and text).  An entry holds the mod files, the
 ``nrnivmodl`` output (``<arch>/libnrnmech.so``) and ``manifest.json`` (library path, size, SHA-256).
 
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from ..cache import cache_dir, content_hash
+from ...cache import cache_dir, content_hash
 
 MANIFEST = "manifest.json"
 #: single-mechanism libraries loaded in this process (:func:`load_mechanisms`)

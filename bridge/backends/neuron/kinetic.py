@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...model.reactions import Reaction, ReactionNetwork
-from ..cache import content_hash
+from ...cache import content_hash
 from ..network_codegen import identifiers, injected_species, net_flux, net_stoichiometry, rate_parameters
 from .build import Build, build as build_library, generated_source, load_extra
 from .nmodl import MOD_DIR

@@ -63,6 +63,7 @@ def as_array(vector) -> np.ndarray:
 class CellOptions:
     """Backend options of a cell-model run (see :class:`~.backend.NeuronBackend`): ``cvode`` (passive
     cells only), ``secondorder`` (0 or 2), ``n_sub`` (Runge–Kutta sub-steps per dt, None: automatic),
+    ``located_dv`` (mV per Runge–Kutta piece of a located-threshold type, None: the mechanism's 0.5 mV),
     ``cvode_atol``/``cvode_rtol`` (None: :data:`CELL_TOLERANCE`)."""
 
     cvode: bool = False
@@ -70,6 +71,7 @@ class CellOptions:
     n_sub: int | None = None
     cvode_atol: float | None = None
     cvode_rtol: float | None = None
+    located_dv: float | None = None
 
 
 @dataclass
@@ -179,6 +181,8 @@ class NeuronSimulation:
             for name, value in population.parameters.items():
                 setattr(cell, name, value)
             cell.n_sub = substeps(population, self.dt, self.options.n_sub)
+            if self.options.located_dv is not None and hasattr(cell, "located_dv"):
+                cell.located_dv = float(self.options.located_dv)
             group.cells[index] = cell
 
         for population, index in self._spike_order():

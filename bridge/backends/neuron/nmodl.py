@@ -12,9 +12,13 @@ Two kinds of mechanism are generated, one ``.mod`` file per type:
   refractory period and raise ``spiked`` for one step (a NetCon with threshold 0.5 watches it).
   Events due at ``t`` are therefore delivered by NEURON one step early (at ``t - dt``, NetCon delay
   = delay - dt) and only buffered in NET_RECEIVE (``pend_*``).
-  ``located`` types (adex, izhikevich, qif) find a crossing inside a sub-step by bisection on the
-  Runge–Kutta step length, reset there and integrate the rest of the step (spike reported at the
-  step end); the refractory clamp ends where it ends, inside a sub-step if need be.
+  ``located`` types (adex, izhikevich, qif, declared types with ``detection: located``) integrate a
+  sub-step in Runge–Kutta pieces halved until the membrane moves by at most ``located_dv`` (0.5 mV)
+  in a piece, so the steep upstroke of a diverging membrane is resolved (a fixed 0.01 ms step put
+  AdEx spikes with Delta_T = 1.8 mV up to 3 us late, one grid step off where a crossing lies near a
+  grid point); they find a crossing inside a piece by bisection on its length, reset there and
+  integrate the rest of the step (spike reported at the step end); the refractory clamp ends where
+  it ends, inside a sub-step if need be.
   Per-connection short-term plasticity state lives in the NetCon weight vector (as in NEURON's
   ``tmgsyn.mod``); NET_RECEIVE applies the catalog's ``on_spike`` rule of the connection's synapse
   type (exact between spikes).
@@ -48,7 +52,7 @@ from typing import Iterable, Mapping
 from ... import catalog
 from ...catalog.base import NeuronType, Statements, SynapseType
 from ...catalog.expressions import Renderer
-from ..cache import content_hash
+from ...cache import content_hash
 
 #: directory of the committed NMODL sources
 MOD_DIR = Path(__file__).resolve().parents[3] / "mod"
@@ -237,22 +241,39 @@ def _fire_procedure(kind: NeuronType) -> str:
 
 
 def _segment_procedure(kind: NeuronType) -> str:
-    """PROCEDURE segment(t_from, t_to): integrate one sub-step; ends the refractory clamp where it
-    ends, and for ``located`` types finds a threshold crossing by bisection and resets there."""
-    lines = ["LOCAL t0, span, lo, hi, mid, it, tc", "t0 = t_from",
-             "clamp = ref_until > t0 + 1e-9*dt",
-             "if (clamp && ref_until < t_to - 1e-9*dt) { : refractoriness ends inside the sub-step",
-             "    rk4(ref_until - t0)", "    t0 = ref_until", "    clamp = 0", "}",
-             "span = t_to - t0", "save_state()", "rk4(span)"]
-    if kind.threshold is not None and kind.threshold_detection == "located":
-        lines += ["if (clamp == 0 && theta() >= 0) { : crossing inside: locate it (bisection on the step length)",
-                  "    lo = 0", "    hi = 1",
-                  "    FROM it = 1 TO 60 {", "        mid = 0.5*(lo + hi)",
-                  "        restore_state()", "        rk4(mid*span)",
-                  "        if (theta() >= 0) {", "            hi = mid", "        } else {", "            lo = mid",
-                  "        }", "    }",
-                  "    restore_state()", "    rk4(hi*span)", "    tc = t0 + hi*span", "    fire(tc)",
-                  "    clamp = ref_until > tc + 1e-9*dt", "    rk4((1 - hi)*span)", "}"]
+    """PROCEDURE advance_segment(t_from, t_to): integrate one sub-step; ends the refractory clamp
+    where it ends.  ``located`` types integrate it in pieces, halving a piece until the membrane
+    moves by at most ``located_dv`` (mV) in it, so that the steep upstroke of a diverging membrane
+    is resolved; a crossing inside a piece is located by bisection on its length, the cell is reset
+    there and the rest of the sub-step integrated from the reset state."""
+    if kind.threshold is None or kind.threshold_detection != "located":
+        lines = ["LOCAL t0, span", "t0 = t_from",
+                 "clamp = ref_until > t0 + 1e-9*dt",
+                 "if (clamp && ref_until < t_to - 1e-9*dt) { : refractoriness ends inside the sub-step",
+                 "    rk4(ref_until - t0)", "    t0 = ref_until", "    clamp = 0", "}",
+                 "span = t_to - t0", "rk4(span)"]
+        return _block("PROCEDURE advance_segment(t_from (ms), t_to (ms))", lines)
+    v = kind.membrane
+    lines = ["LOCAL t0, span, lo, hi, mid, it, tc, halvings", "t0 = t_from",
+             "WHILE (t0 < t_to - 1e-9*dt) {",
+             "    clamp = ref_until > t0 + 1e-9*dt",
+             "    span = t_to - t0",
+             "    if (clamp && ref_until < t_to - 1e-9*dt) { : refractoriness ends inside: stop there",
+             "        span = ref_until - t0", "    }",
+             "    save_state()", "    rk4(span)", "    halvings = 0",
+             f"    WHILE (clamp == 0 && fabs({v} - saved_{v}) > located_dv && halvings < 40) {{",
+             "        restore_state()", "        span = 0.5*span", "        rk4(span)", "        halvings = halvings + 1",
+             "    }",
+             "    if (clamp == 0 && theta() >= 0) { : crossing inside the piece: locate it (bisection on its length)",
+             "        lo = 0", "        hi = 1",
+             "        FROM it = 1 TO 60 {", "            mid = 0.5*(lo + hi)",
+             "            restore_state()", "            rk4(mid*span)",
+             "            if (theta() >= 0) {", "                hi = mid", "            } else {", "                lo = mid",
+             "            }", "        }",
+             "        restore_state()", "        rk4(hi*span)", "        tc = t0 + hi*span", "        fire(tc)",
+             "        t0 = tc",
+             "    } else {", "        t0 = t0 + span", "    }",
+             "}"]
     return _block("PROCEDURE advance_segment(t_from (ms), t_to (ms))", lines)
 
 
@@ -270,8 +291,12 @@ def point_neuron_mod(kind: NeuronType, table: SynapseTable | None = None, name: 
     neuron_block += [f"RANGE {', '.join(params)}"] if params else []
     neuron_block += [f"RANGE {', '.join(states)}",
                     f"RANGE I_dc, spiked, lost, ref_until, n_sub, last_emit, pend_dc{''.join(', ' + p for p in pend)}"]
+    if kind.threshold is not None and kind.threshold_detection == "located":
+        neuron_block.append("RANGE located_dv")
     parameter_block = [f"{p.name} = {_default(p.default)} : {p.unit}, {p.doc}" for p in kind.parameters]
     parameter_block.append("n_sub = 1 : Runge-Kutta sub-steps per time step")
+    if kind.threshold is not None and kind.threshold_detection == "located":
+        parameter_block.append("located_dv = 0.5 : mV, largest membrane change per Runge-Kutta piece (located crossings)")
     assigned = ["dt (ms)"] + [f"{s.name} : {s.unit}, {s.doc}" for s in kind.states] + [
         "I_dc : pA, summed DC input", "pend_dc : pA, DC change due at the end of this step",
         "spiked : 1 during the step in which the cell fired", "spiked_before : spiked of the previous step",

@@ -7,6 +7,7 @@ from ...model import Model
 from ...errors import ModelError
 from ...result import Result
 from ..base import Backend
+from .cells import ATOL, RTOL, SolverOptions
 from .network import ReferenceSimulation
 
 
@@ -21,6 +22,11 @@ class ReferenceBackend(Backend):
     network_method: str = "BDF"
     network_rtol: float = 1e-10
     network_atol: float | None = None
+    #: cell models: DOP853's relative and absolute tolerance and longest step (ms; None: unbounded),
+    #: e.g. ``--option reference.max_step=0.1`` for convergence studies (see :class:`.cells.SolverOptions`)
+    rtol: float = RTOL
+    atol: float = ATOL
+    max_step: float | None = None
 
     @classmethod
     def version(cls) -> str:
@@ -44,7 +50,8 @@ class ReferenceBackend(Backend):
             result.metadata["backend_version"] = self.version()
             return result
         started = time.perf_counter()
-        simulation = ReferenceSimulation(model)
+        simulation = ReferenceSimulation(model, SolverOptions(float(self.rtol), float(self.atol),
+                                                              None if self.max_step is None else float(self.max_step)))
         built = time.perf_counter()
         result = simulation.run()
         result.metadata.update(setup_s=built - started, simulate_s=time.perf_counter() - built,

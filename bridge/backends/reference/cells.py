@@ -7,6 +7,7 @@ DOP853 at rtol 1e-10 and a dense output reused until something changes the state
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -66,10 +67,23 @@ class ContinuousSynapses:
         return False
 
 
+@dataclass(frozen=True)
+class SolverOptions:
+    """DOP853's tolerances for non-linear cell groups (``atol`` in the states' units) and its longest
+    step in ms (None: unbounded; a bound makes the dense output between samples more accurate, for
+    convergence studies: --option reference.max_step=0.1)."""
+
+    rtol: float = RTOL
+    atol: float = ATOL
+    max_step: float | None = None
+
+
 class CellGroup:
     """State and dynamics of one population."""
 
-    def __init__(self, population: Population, dt: float, continuous: list[ContinuousSynapses]):
+    def __init__(self, population: Population, dt: float, continuous: list[ContinuousSynapses],
+                 options: SolverOptions = SolverOptions()):
+        self.options = options
         self.population = population
         self.type = population.neuron_type
         self.n = population.size
@@ -212,8 +226,9 @@ class CellGroup:
         if self.type.threshold is not None and self.type.threshold_detection == "located":
             events = [self._threshold_event(clamp)]
         rhs = self._rhs(clamp)
-        solution = solve_ivp(rhs, (self.t, t_end), self._pack(), method="DOP853", rtol=RTOL,
-                             atol=ATOL, dense_output=True, events=events)
+        solution = solve_ivp(rhs, (self.t, t_end), self._pack(), method="DOP853", rtol=self.options.rtol,
+                             atol=self.options.atol, max_step=self.options.max_step or math.inf,
+                             dense_output=True, events=events)
         t_event = solution.t_events[0][0] if events and len(solution.t_events[0]) else math.inf
         if solution.status == -1:
             if not (events and solution.sol is not None and self._diverging(rhs, solution.t[-1], solution.y[:, -1], clamp)):

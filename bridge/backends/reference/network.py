@@ -10,13 +10,13 @@ import numpy as np
 
 from ...model import Model, steps
 from ...result import Result, Signal
-from .cells import CellGroup, ContinuousSynapses, EventSynapses
+from .cells import CellGroup, ContinuousSynapses, EventSynapses, SolverOptions
 
 
 class ReferenceSimulation:
     """One run of a model on the reference solver."""
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, options: SolverOptions = SolverOptions()):
         self.model = model
         self.dt = model.simulation.dt
         self.n_steps = model.simulation.n_steps
@@ -28,7 +28,8 @@ class ReferenceSimulation:
             else:
                 self.event_projections[name] = EventSynapses(projection)
         self.continuous = {c.projection.name: c for blocks in continuous.values() for c in blocks}
-        self.groups = {name: CellGroup(pop, self.dt, continuous[name]) for name, pop in model.populations.items()}
+        self.groups = {name: CellGroup(pop, self.dt, continuous[name], options)
+                       for name, pop in model.populations.items()}
         self.pending: dict[int, list] = defaultdict(list)
         self.outgoing = defaultdict(list)
         for name, projection in model.projections.items():

@@ -43,7 +43,7 @@ from typing import Any, Iterable, Mapping
 
 from ..documents import read_document
 from ..errors import ModelError
-from ..units import to_internal
+from ..units import to_internal, units
 from . import dimensions, expressions, names
 from .base import NativeModel, NeuronType, Parameter, StateVariable, Statements, SynapseType
 from .dimensions import DimensionError, Quantity, quantity
@@ -135,9 +135,10 @@ class _Declaration:
         self.units.update({s.name: quantity(s.unit) for s in self.states})
         collisions = names.state_collisions(set(self.units), [s.name for s in self.states])
         if collisions:
+            section = "parameters" if collisions[0] in {p.name for p in self.parameters} else "states"
             raise self.fail(f"{collisions[0]!r} would collide with a name generated from a state variable",
-                            collisions[0], "a name that is not a state's name plus " + "/".join(names.STATE_SUFFIXES)
-                            + f" or '{names.STATE_PREFIX}' plus a state's name")
+                            f"{section}.{collisions[0]}", "a name that is not a state's name plus "
+                            + "/".join(names.STATE_SUFFIXES) + f" or '{names.STATE_PREFIX}' plus a state's name")
 
     # -------------------------------------------------------------- helpers
     def fail(self, message: str, field: str = "", expected: str = "") -> ModelError:
@@ -168,6 +169,7 @@ class _Declaration:
         if value in (None, "", 1, "1"):
             return "1"
         try:
+            units.Unit(str(value))  # a unit, not a quantity such as '2 mV'
             q = quantity(str(value))
         except Exception:
             raise self.fail(f"{value!r} is not a unit", field, "a unit such as 'mV', 'nS/mV' or '1'") from None
@@ -349,8 +351,6 @@ class _Declaration:
 def _unit_of(value: Any) -> str:
     """The unit written in a short-form parameter (``"15.2 pF"`` -> ``"pF"``; a number -> ``"1"``)."""
     if isinstance(value, str):
-        from ..units import units
-
         try:
             parsed = units.Quantity(value.strip())
         except Exception:

@@ -20,7 +20,9 @@ amount         particle   1 particle = 1/N_A mol (injection rates in particle/ms
 from __future__ import annotations
 
 import functools
+import math
 import numbers
+import re
 
 import pint
 
@@ -50,11 +52,35 @@ def _unit(unit: str) -> pint.Unit:
     return units.Unit(unit) if unit not in ("", "1") else units.dimensionless
 
 
+_QUANTITY = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$")
+
+
+class QuantityError(ValueError):
+    """Text that is not one number followed by one unit."""
+
+
+def parse(text: str) -> pint.Quantity:
+    """A quantity from text of exactly one finite number and one unit (``"250 pA"``, ``"1e-3 1/ms"``,
+    ``"0.5"``); anything else (``"'20' ms"``, ``"20 ms 5"``, ``"nan mV"``) raises :class:`QuantityError`
+    rather than being read as something else (pint alone reads ``"20 ms 5"`` as 100 ms)."""
+    match = _QUANTITY.match(text)
+    if match is None:
+        raise QuantityError(f"{text!r} does not start with a number")
+    number, unit = float(match.group(1)), match.group(2)
+    if not math.isfinite(number):
+        raise QuantityError(f"{text!r} is not finite")
+    try:
+        return units.Quantity(number, _unit(unit) if unit else units.dimensionless)
+    except Exception:
+        raise QuantityError(f"{unit!r} in {text!r} is not a unit") from None
+
+
 def to_internal(value: object, unit: str, path: str, source: str = "<model>") -> float:
-    """Parse ``value`` (``"250 pA"``, ``250``, a pint quantity) and return it as a float in ``unit``.
+    """Parse ``value`` (``"250 pA"``, ``250``, a pint quantity) and return it as a finite float in ``unit``.
 
     A plain number is accepted only for dimensionless quantities; anything with a dimension must
-    state its unit.  Raises :class:`ModelError` naming ``path`` on a missing or wrong unit.
+    state its unit, as one number and one unit (:func:`parse`).  Raises :class:`ModelError` naming
+    ``path`` on a missing, malformed or wrong unit, or a value that is not finite.
     """
     target = _unit(unit)
     dimensionless = target.dimensionality == units.dimensionless.dimensionality
@@ -62,25 +88,37 @@ def to_internal(value: object, unit: str, path: str, source: str = "<model>") ->
     if isinstance(value, bool) or value is None:
         raise ModelError(f"{value!r} is not a quantity", path, expected, source)
     if isinstance(value, numbers.Real):
+        if not math.isfinite(value):
+            raise ModelError(f"{value!r} is not finite", path, expected, source)
         if dimensionless:
             return float(value)
         raise ModelError(f"{value!r} has no unit", path, expected, source)
     if isinstance(value, str):
         try:
-            quantity = units.Quantity(value.strip())
-        except Exception:
-            raise ModelError(f"cannot read {value!r} as a quantity", path, expected, source) from None
+            quantity = parse(value)
+        except QuantityError as exc:
+            raise ModelError(f"cannot read {value!r} as a quantity ({exc})", path, expected, source) from None
     elif isinstance(value, units.Quantity):
         quantity = value
     else:
         raise ModelError(f"{value!r} is not a quantity", path, expected, source)
-    if not isinstance(quantity, units.Quantity):  # pint returns a bare number for "3"
-        return to_internal(float(quantity), unit, path, source)
     if quantity.dimensionality != target.dimensionality:
         raise ModelError(f"{value!r} has the wrong dimension", path, expected, source)
-    return float(quantity.to(target).magnitude)
+    converted = float(quantity.to(target).magnitude)
+    if not math.isfinite(converted):
+        raise ModelError(f"{value!r} is not finite in {unit}", path, expected, source)
+    return converted
+
+
+#: names of the dimensions a model file mostly uses, for error messages
+_DIMENSION_NAMES = {"ms": "time", "mV": "voltage", "pA": "current", "pF": "capacitance", "nS": "conductance",
+                    "mM": "concentration", "1/ms": "rate", "Gohm": "resistance", "um**3": "volume"}
 
 
 def _describe(unit: str) -> str:
-    dim = str(_unit(unit).dimensionality)
-    return f"{dim} ({unit})"
+    """``"voltage (mV)"``; the dimension formula where it has no common name."""
+    dimensionality = _unit(unit).dimensionality
+    for name, word in _DIMENSION_NAMES.items():
+        if _unit(name).dimensionality == dimensionality:
+            return f"{word} ({unit})"
+    return f"{dimensionality} ({unit})"

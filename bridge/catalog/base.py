@@ -49,6 +49,11 @@ class StateVariable:
 Statements = tuple[tuple[str, str], ...]
 """Ordered assignments ``(variable, expression)``, executed one after the other."""
 
+Constraints = tuple[tuple[str, str, str], ...]
+"""Conditions on a type's parameters that its values must meet (as NEST checks ``V_reset < V_th``):
+``(difference expression, operator, the condition as declared)``; the condition holds when the
+difference compares with 0 by the operator (``>``, ``>=``)."""
+
 
 @dataclass(frozen=True)
 class NativeModel:
@@ -125,6 +130,7 @@ class NeuronType:
     emits: "SynapseType | None" = None
     native: Mapping[str, NativeModel] = field(default_factory=dict)
     unsupported: Mapping[str, str] = field(default_factory=dict)
+    constraints: Constraints = ()
     source: str = "built-in"
     kind: str = "neuron"
 
@@ -164,6 +170,7 @@ class SynapseType:
     unsupported: Mapping[str, str] = field(default_factory=dict)
     #: parameter that must equal the target's synaptic time constant (three-state TM: tau_psc)
     matches_target_tau: str | None = None
+    constraints: Constraints = ()
     source: str = "built-in"
     kind: str = "synapse"
 

@@ -43,14 +43,14 @@ from typing import Any, Iterable, Mapping
 
 from ..documents import read_document
 from ..errors import ModelError
-from ..units import to_internal, units
+from ..units import QuantityError, parse, to_internal, units
 from . import dimensions, expressions, names
-from .base import NativeModel, NeuronType, Parameter, StateVariable, Statements, SynapseType
+from .base import Constraints, NativeModel, NeuronType, Parameter, StateVariable, Statements, SynapseType
 from .dimensions import DimensionError, Quantity, quantity
 from .expressions import ExpressionError
 
 SIMULATORS = ("nest", "neuron", "brian2")
-_COMMON_KEYS = {"kind", "doc", "parameters", "states", "native", "unsupported"}
+_COMMON_KEYS = {"kind", "doc", "parameters", "states", "native", "unsupported", "constraints"}
 NEURON_KEYS = _COMMON_KEYS | {"equations", "threshold", "detection", "reset", "refractory", "clamped",
                               "receptors", "weight_unit", "inhibitory_sign", "membrane", "emits"}
 SYNAPSE_KEYS = _COMMON_KEYS | {"on_spike", "equations", "current", "pulse", "weight_unit", "matches_target_tau"}
@@ -313,6 +313,28 @@ class _Declaration:
             raise self.fail(f"{value!r} is in {self.units[value].units:~P}", key, f"a parameter in {dimension}")
         return value
 
+    def constraints(self) -> Constraints:
+        """``constraints: [V_reset < V_th, ...]``: comparisons of like dimensions over parameters,
+        stored as the difference that must compare with 0 (``>`` or ``>=``)."""
+        items = self.spec.get("constraints", [])
+        if not isinstance(items, list):
+            raise self.fail(f"{items!r} is not a list of comparisons", "constraints", "a list such as ['V_reset < V_th']")
+        parameters = {p.name: quantity(p.unit) for p in self.parameters}
+        result = []
+        for i, text in enumerate(items):
+            field = f"constraints[{i}]"
+            try:
+                left, operator, right = expressions.parse_comparison(text)
+            except ExpressionError as exc:
+                raise self.fail(str(exc), field, "a comparison of parameters, e.g. 'V_reset < V_th'") from None
+            unit = self.check(left, field, parameters, None)
+            self.check(right, field, parameters, unit, f"{dimensions.describe(unit)}, the unit of the left side",
+                       what="the right side")
+            strict = operator in (">", "<")
+            result.append((self.canonical(expressions.difference(left, operator, right)), ">" if strict else ">=",
+                           " ".join(str(text).split())))
+        return tuple(result)
+
     def native(self) -> tuple[dict[str, NativeModel], dict[str, str]]:
         native: dict[str, NativeModel] = {}
         for simulator, body in self.mapping("native", "a mapping simulator -> {model: ...}").items():
@@ -352,10 +374,10 @@ def _unit_of(value: Any) -> str:
     """The unit written in a short-form parameter (``"15.2 pF"`` -> ``"pF"``; a number -> ``"1"``)."""
     if isinstance(value, str):
         try:
-            parsed = units.Quantity(value.strip())
-        except Exception:
-            return "1"
-        if isinstance(parsed, units.Quantity) and not parsed.dimensionless:
+            parsed = parse(value)
+        except QuantityError:
+            return "1"  # then the default is refused with the parse error, naming the field
+        if not parsed.dimensionless:
             return f"{parsed.units:~C}"  # compact and re-parsable: "pF", "1/ms", "nS/mV"
     return "1"
 
@@ -428,7 +450,7 @@ class _NeuronDeclaration(_Declaration):
                           equations=equations, linear=linear, threshold=threshold, threshold_detection=detection,
                           reset=reset, refractory=refractory, clamped=clamped, receptors=receptors,
                           weight_unit=weight_unit, inhibitory_sign=sign, membrane=membrane, emits=emits,
-                          native=native, unsupported=unsupported, source=self.origin)
+                          native=native, unsupported=unsupported, constraints=self.constraints(), source=self.origin)
 
     def _threshold(self, available: Mapping[str, Quantity], equations: Mapping[str, ast.expr]
                    ) -> tuple[str | None, str]:
@@ -526,7 +548,7 @@ class _SynapseDeclaration(_Declaration):
     def build(self) -> SynapseType:
         native, unsupported = self.native()
         common = dict(name=self.name, doc=self.text("doc"), parameters=self.parameters, states=self.states,
-                      native=native, unsupported=unsupported, source=self.origin,
+                      native=native, unsupported=unsupported, source=self.origin, constraints=self.constraints(),
                       matches_target_tau=self.parameter_name("matches_target_tau", "ms"))
         if "equations" in self.spec:
             return SynapseType(**common, **self._continuous())

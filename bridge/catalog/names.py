@@ -72,6 +72,13 @@ def problem(name: object) -> str | None:
     return None
 
 
+def object_problem(name: object) -> str | None:
+    """Why ``name`` cannot name a model object (population, stimulus, projection, recording, reaction
+    network), or None.  Such names become parts of file names (reports, plots) and of generated code
+    (Brian2 objects, NEURON sections), so they are identifiers: no ``/``, ``..``, spaces or dots."""
+    return type_problem(name)
+
+
 def type_problem(name: object) -> str | None:
     """Why ``name`` cannot name a type (it only appears prefixed in generated code, so only the
     identifier form and length are ruled), or None."""

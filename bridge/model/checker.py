@@ -7,6 +7,7 @@ from typing import Any, Iterable, Mapping
 
 from ..catalog.base import Parameter
 from ..catalog.declare import bounds_text, violated_bound
+from ..catalog.names import object_problem
 from ..errors import ModelError
 from ..units import to_internal
 
@@ -30,6 +31,17 @@ class Checker:
         if not isinstance(value, dict):
             raise self.fail(f"{value!r} is not a mapping", path, what)
         return value
+
+    def named(self, value: Any, path: str, what: str) -> dict[str, Any]:
+        """A section mapping user-chosen names to specs (populations, stimuli, ...), each name checked
+        by the identifier rule of :func:`bridge.catalog.names.object_problem`."""
+        section = self.mapping(value, path, what)
+        for name in section:
+            problem = object_problem(name)
+            if problem:
+                raise self.fail(problem, f"{path}.{name}", "a name of letters, digits and '_' starting with a letter "
+                                "(it becomes part of file names and generated code)")
+        return section
 
     def keys(self, mapping: Mapping[str, Any], allowed: Iterable[str], path: str) -> None:
         allowed = sorted(allowed)
@@ -66,6 +78,17 @@ class Checker:
                                     f"a value in {parameter.unit or 'plain numbers'}")
                 values[name] = parameter.default
         return values
+
+    def constraints(self, kind: Any, values: Mapping[str, float], path: str) -> None:
+        """Refuse parameter ``values`` that break one of the type's declared constraints."""
+        from ..catalog.expressions import evaluate, identifiers, parse
+
+        for difference, operator, text in kind.constraints:
+            value = float(evaluate(difference, dict(values)))
+            if not (value > 0 if operator == ">" else value >= 0):
+                unit = {p.name: "" if p.unit == "1" else f" {p.unit}" for p in kind.parameters}
+                shown = ", ".join(f"{n} = {values[n]:g}{unit[n]}" for n in identifiers(parse(difference)) if n in values)
+                raise self.fail(f"{shown} breaks {text!r}", path, f"parameters with {text} (a condition of {kind.name})")
 
     def on_grid(self, time: float, dt: float, path: str) -> None:
         if math.isfinite(time) and abs(time / dt - round(time / dt)) > GRID_EPS:

@@ -16,7 +16,7 @@ import yaml
 
 from ..catalog import STIMULI, names
 from ..catalog.base import NeuronType, SynapseType
-from ..documents import read_document
+from ..documents import load_yaml, read_document
 from ..errors import ModelError
 from .checker import GRID_EPS, Checker
 from .description import (Model, Population, Projection, Recording, Simulation, Stimulus,
@@ -53,7 +53,7 @@ def apply_overrides(document: dict[str, Any], overrides: Iterable[str], source: 
         if not isinstance(node, dict):
             raise ModelError(f"cannot set {keys[-1]!r} inside a non-mapping", path, "a mapping field", source)
         try:
-            node[keys[-1]] = yaml.safe_load(text)
+            node[keys[-1]] = load_yaml(text)
         except yaml.YAMLError:
             node[keys[-1]] = text
     return document
@@ -87,7 +87,7 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
     simulation = _simulation(check.mapping(document.get("simulation"), "simulation"), check)
     dt = simulation.dt
     populations = {name: _population(name, check.mapping(spec, f"populations.{name}"), kinds, check, dt)
-                   for name, spec in check.mapping(document.get("populations"), "populations").items()}
+                   for name, spec in check.named(document.get("populations"), "populations", "a mapping of population names to types").items()}
     network = parse_network(document["network"], check, dt) if "network" in document else None
     if not populations and network is None:
         raise check.fail("no populations", "populations", "at least one population")
@@ -95,17 +95,17 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
         raise check.fail(f"name {network.name!r} is used by a population and the network", "network.name",
                          "unique names")
     stimuli = {name: _stimulus(name, check.mapping(spec, f"stimuli.{name}"), populations, simulation, check)
-               for name, spec in check.mapping(document.get("stimuli"), "stimuli").items()}
+               for name, spec in check.named(document.get("stimuli"), "stimuli", "a mapping of stimulus names").items()}
     clash = set(stimuli) & set(populations)
     if clash:
         name = sorted(clash)[0]
         raise check.fail(f"name {name!r} is used by a population and a stimulus", f"stimuli.{name}", "unique names")
     projections = {name: _projection(name, check.mapping(spec, f"projections.{name}"), populations, stimuli, kinds,
                                      dt, check)
-                   for name, spec in check.mapping(document.get("projections"), "projections").items()}
+                   for name, spec in check.named(document.get("projections"), "projections", "a mapping of projection names").items()}
     recordings = {name: _any_recording(name, check.mapping(spec, f"recordings.{name}"), populations, projections,
                                        network, dt, check)
-                  for name, spec in check.mapping(document.get("recordings"), "recordings").items()}
+                  for name, spec in check.named(document.get("recordings"), "recordings", "a mapping of recording names").items()}
     if not recordings:
         raise check.fail("nothing is recorded", "recordings", "at least one recording")
     name = document.get("name") or os.path.splitext(os.path.basename(source))[0]
@@ -161,6 +161,7 @@ def _population(name: str, spec: Mapping[str, Any], kinds: Mapping[str, ModelTyp
     size = check.integer(spec.get("size", 1), f"{path}.size", minimum=1)
     parameters = check.parameters(neuron.parameters, check.mapping(spec.get("parameters"), f"{path}.parameters"),
                                   f"{path}.parameters")
+    check.constraints(neuron, parameters, f"{path}.parameters")
     initial = _initial_states(neuron.states, parameters, check.mapping(spec.get("initial"), f"{path}.initial"),
                               check, f"{path}.initial")
     if neuron.refractory and neuron.threshold_detection == "grid" and dt is not None:
@@ -283,6 +284,7 @@ def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Po
     state_names = {s.name for s in kind.states}
     parameters = check.parameters(kind.parameters, {k: v for k, v in synapse_spec.items() if k not in state_names},
                                   f"{path}.synapse")
+    check.constraints(kind, parameters, f"{path}.synapse")
     initial = _initial_states(kind.states, parameters, {k: v for k, v in synapse_spec.items() if k in state_names},
                               check, f"{path}.synapse")
     if source in populations and populations[source].neuron_type.emits and synapse_name != "static":

@@ -29,11 +29,12 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from ..catalog.names import object_problem
 from .checker import Checker
 from .description import Recording
 from ..errors import ModelError
 from .reactions import NM_UM3_TO_PARTICLES, Injection, Reaction, ReactionNetwork, Readout
-from ..units import units
+from ..units import QuantityError, parse
 
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 _SECTION_KEYS = {"name", "volume", "species", "reactions", "injections", "readouts"}
@@ -68,8 +69,8 @@ def parse_network(spec: Any, check: Checker, dt: float) -> ReactionNetwork:
     spec = check.mapping(spec, "network", "a mapping with volume, species and reactions")
     check.keys(spec, _SECTION_KEYS, "network")
     name = spec.get("name", "network")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise check.fail(f"{name!r} is not a valid name", "network.name", "letters, digits and '_'")
+    if object_problem(name):
+        raise check.fail(object_problem(name), "network.name", "a name of letters, digits and '_' starting with a letter")
     if "volume" not in spec:
         raise check.fail("missing 'volume'", "network.volume", "a volume such as '0.5 um**3'")
     volume = check.quantity(spec["volume"], "um**3", "network.volume")
@@ -190,10 +191,10 @@ def _injection_rate(value: Any, volume: float, check: Checker, path: str) -> flo
     expected = "a rate in concentration/time ('2 uM/ms') or amount/time ('1900 particle/ms')"
     if isinstance(value, str):
         try:
-            quantity = units.Quantity(value.strip())
-        except Exception:
-            raise check.fail(f"cannot read {value!r} as a quantity", path, expected) from None
-        if isinstance(quantity, units.Quantity) and quantity.check("[substance]/[time]"):
+            quantity = parse(value)
+        except QuantityError as exc:
+            raise check.fail(f"cannot read {value!r} as a quantity ({exc})", path, expected) from None
+        if quantity.check("[substance]/[time]"):
             particles_per_ms = float(quantity.to("particle/ms").magnitude)
             return particles_per_ms / (NM_UM3_TO_PARTICLES * volume)
     try:

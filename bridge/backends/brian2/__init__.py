@@ -11,7 +11,10 @@ reference does at bridge time ``(m+1)*dt``.  Hence:
   reads the spikes its source emitted in the previous step, so Brian2's own delay is
   ``delay - dt`` (bridge delays are >= dt);
 * spike sources emit at clock ``t_s - dt``; spike monitor times get ``+ dt``; a train with several
-  spikes on one grid point is spread over copies of the source (static synapses only);
+  spikes on one grid point is spread over copies of the source, one spike each; a synapse with state
+  (Tsodyks–Markram) then keeps it in a per-connection group that every copy links to, so that the
+  copies process their spikes one after the other on one state, as the reference does (a continuous
+  synapse connects only the first copy: a second pulse at the same time changes nothing);
 * samples are taken at the *start* of a step (state after every event of the previous step), with
   the monitor's own clock of period ``interval``; the run lasts ``duration + dt`` so that the sample
   at ``duration`` exists, and spikes after ``duration`` are dropped;

@@ -11,7 +11,7 @@ from ...result import Result
 from ..base import Backend
 from ..cache import cache_dir, content_hash
 from .device import TARGETS, configure
-from .network import Brian2Network, max_multiplicity
+from .network import Brian2Network
 
 
 class Brian2Backend(Backend):
@@ -49,13 +49,6 @@ class Brian2Backend(Backend):
             if self.method not in StateUpdateMethod.stateupdaters:
                 known = ", ".join(sorted(StateUpdateMethod.stateupdaters))
                 raise UnsupportedError(self.name, f"integration method {self.method!r} (known: {known})")
-        for projection in model.projections.values():
-            source = model.stimuli.get(projection.source)
-            kind = projection.synapse.synapse_type
-            if source is not None and kind.name != "static" and max_multiplicity(source.trains) > 1:
-                raise UnsupportedError(self.name, f"projection {projection.name}: a spike train of "
-                                       f"{source.name} has two spikes in one time step, which a "
-                                       f"{kind.name} synapse would have to process one after the other")
 
     def run(self, model: Model) -> Result:
         import brian2 as b2

@@ -13,6 +13,7 @@ import numpy as np
 from ...model import Model, Population, Projection, Recording
 from ...errors import UnsupportedError
 from ...result import Result, Signal, split_spikes
+from ...timegrid import to_grid
 from .nmodl import CVODE_SUFFIX, EVENT_SYNAPSES, PORTS, event_synapse_arguments, mechanism_name
 
 
@@ -485,7 +486,7 @@ class NeuronSimulation:
             cell_of = np.zeros(int(gids.max()) + 1 if len(gids) else 0, dtype=np.int64)
             cell_of[gids] = np.arange(len(gids))
             result.spike_trains[population] = split_spikes(
-                np.round((as_array(times) - lag) / self.dt) * self.dt, cell_of[as_array(ids).astype(np.int64)],
+                to_grid(as_array(times) - lag, self.dt), cell_of[as_array(ids).astype(np.int64)],
                 len(gids))
         return result
 

@@ -25,7 +25,8 @@ class Brian2Backend(Backend):
 
     #: code-generation target: numpy, cython or cpp_standalone
     target: str = "cython"
-    #: Brian2 integration method for every group (None: exact for linear types, else rk4)
+    #: Brian2 integration method for every group (None: exact for linear types, else rk4; located
+    #: threshold types always use their own, see :func:`.codegen.located_state_update`)
     method: str | None = None
 
     @classmethod
@@ -49,6 +50,12 @@ class Brian2Backend(Backend):
             if self.method not in StateUpdateMethod.stateupdaters:
                 known = ", ".join(sorted(StateUpdateMethod.stateupdaters))
                 raise UnsupportedError(self.name, f"integration method {self.method!r} (known: {known})")
+            located = sorted({p.type for p in model.populations.values()
+                              if p.neuron_type.threshold_detection == "located" and p.neuron_type.threshold})
+            if located:
+                raise UnsupportedError(self.name, f"integration method {self.method!r} for {', '.join(located)} "
+                                       "(located thresholds are integrated by bridge's own Runge–Kutta sub-steps, "
+                                       "which locate the crossing)")
 
     def run(self, model: Model) -> Result:
         import brian2 as b2

@@ -14,7 +14,7 @@ from ...model import Model, Population, Projection, Recording, steps
 from ...result import Result, Signal, split_spikes
 from ...timegrid import rank_in_runs, to_grid
 from . import codegen as gen
-from .methods import LINEAR_METHOD, NONLINEAR_METHOD, integrator
+from .methods import LINEAR_METHOD, LOCATED_METHOD, NONLINEAR_METHOD, integrator
 
 SCHEDULE = ["start", "groups", "synapses", "thresholds", "resets", "end"]
 CONNECT_CHUNK = 1 << 21
@@ -107,12 +107,17 @@ class Brian2Network:
                     f"I_{projection.name}{half}" for half in gen.COUPLING_HALVES)
         return currents
 
-    def _method(self, linear: bool) -> str:
+    def _method(self, linear: bool, located: bool = False) -> str:
+        """Integration method: ``located`` threshold types always get their own (see
+        :func:`.codegen.located_state_update`; the backend refuses a method override for them)."""
+        if located:
+            return LOCATED_METHOD
         return self.method_override or (LINEAR_METHOD if linear else NONLINEAR_METHOD)
 
     def _neuron_group(self, members: list[Population], currents: list[str]) -> list[Any]:
         b2, kind = self.b2, members[0].neuron_type
-        method = self._method(kind.linear and not currents)
+        located = bool(gen.located_probe_variables(kind))
+        method = self._method(kind.linear and not currents, located)
         size = sum(p.size for p in members)
         profiles: dict[str, np.ndarray] = {}
         masks: dict[str, np.ndarray] = {}
@@ -135,7 +140,8 @@ class Brian2Network:
         namespace.update(constants)
         name = "pop_" + _joined([p.name for p in members])
         group = b2.NeuronGroup(size, gen.neuron_equations(kind, currents, [f"dcmask_{n}" for n in masks], constants),
-                               method=integrator(method), name=name, namespace=namespace, **options)
+                               method=integrator(method, gen.located_state_update(kind) if located else None),
+                               name=name, namespace=namespace, **options)
         parameters = {k: v for k, v in first.parameters.items() if k not in constants}
         values: dict[str, Any] = {**parameters, **{c: 0.0 for c in currents}, "I_dc": 0.0,
                                   **{f"dcmask_{n}": mask for n, mask in masks.items()}}
@@ -143,15 +149,15 @@ class Brian2Network:
         values.update(initial)
         if kind.emits:
             values["last_emit"] = 0.0 * b2.ms
-        if gen.located_probes(kind):
-            values.update({gen.STEP_START: initial[kind.membrane], gen.STEP_END: initial[kind.membrane]})
+        for name in kind.equations if located else ():
+            values.update({gen.substep_start(name): initial[name], gen.step_end(name): initial[name]})
+        if located:
+            values[gen.SUBSTEP] = 0.0
         for variable, value in values.items():
             setattr(group, variable, value)
         if profiles:
             code = "I_dc = " + " + ".join(f"dc_{n}(t)*dcmask_{n}" for n in profiles)
             group.run_regularly(code, when="before_groups", name=f"dc_{name}")
-        for slot, code in gen.located_probes(kind).items():
-            group.run_regularly(code, when=slot, name=f"{slot}_{name}")
         offset = 0
         for population in members:
             self.placement[population.name] = (group, offset)

@@ -100,6 +100,8 @@ def test_tolerance_entries_are_checked():
         check_tolerances(model({"cell.V_mm": {"atol": "1 mV"}}))
     with pytest.raises(ModelError, match=r"tolerances\.cell\.spikes\.settle: unknown field"):
         check_tolerances(model({"cell.spikes": {"settle": "5 ms"}}))
+    with pytest.raises(ModelError, match=r"tolerances\.cell\.V_m\.atol: '1 pA' has the wrong dimension"):
+        check_tolerances(model({"cell.V_m": {"backends": {"nest": {"atol": "1 pA"}}}}))
 
 
 # ------------------------------------------------------------------ spike-aware analog default (#16.4)

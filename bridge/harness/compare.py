@@ -192,17 +192,26 @@ def run_backends(models: dict[str, Model], dt: float | None = None, jobs: int | 
     return {name: results[name] for name in models if name in results}, unsupported, failed
 
 
-def excluded_intervals(mismatched: dict[int, list[tuple[float, float]]], located: bool, dt: float,
-                       settle: float) -> dict[int, list[tuple[float, float]]]:
+def excluded_intervals(mismatched: dict[int, list[tuple[float, float]]], spikes: dict[int, list[float]],
+                       located: bool, dt: float, settle: float) -> dict[int, list[tuple[float, float]]]:
     """Per cell, the time intervals ``[start, stop)`` (ms) left out of an analog comparison around
-    spikes whose times differ (``mismatched``: cell -> (earlier, later) times, see
-    :class:`~.metrics.SpikeMetrics`): for ``located`` threshold types from one step before the earlier
-    time to the later one, and ``settle`` ms after the later one (see :mod:`.tolerances`)."""
-    if not located and settle <= 0:
-        return {}
-    before = dt if located else 0.0
-    return {cell: [(earlier - before if located else later, later + settle) for earlier, later in pairs]
-            for cell, pairs in mismatched.items()}
+    spikes (see :mod:`.tolerances`).  ``mismatched``: cell -> (earlier, later) times of spikes whose
+    times differ (:class:`~.metrics.SpikeMetrics`); ``spikes``: cell -> every spike time of both runs.
+
+    For ``located`` threshold types: the step before each spike (the sample on the upswing, whose
+    value the crossing time decides) and, for spike times that differ, from one step before the
+    earlier to the later one.  With ``settle`` > 0: from the earlier of two differing times to
+    ``settle`` ms after the later one."""
+    excluded: dict[int, list[tuple[float, float]]] = {}
+    if located:
+        for cell, times in spikes.items():
+            excluded.setdefault(cell, []).extend((t - dt, t) for t in times)
+        for cell, pairs in mismatched.items():
+            excluded.setdefault(cell, []).extend((earlier - dt, later) for earlier, later in pairs)
+    if settle > 0:
+        for cell, pairs in mismatched.items():
+            excluded.setdefault(cell, []).extend((earlier, later + settle) for earlier, later in pairs)
+    return excluded
 
 
 def judge(model: Model, reference: Result, other: Result, backend: str, against: str = REFERENCE) -> list[Check]:
@@ -228,7 +237,10 @@ def judge(model: Model, reference: Result, other: Result, backend: str, against:
         tol = analog_tolerance(model, observable, sig.unit, backend)
         population = model.populations.get(key[0])
         located = population is not None and population.neuron_type.threshold_detection == "located"
-        excluded = excluded_intervals(mismatched.get(key[0], {}), located, model.simulation.dt, tol.settle)
+        spikes = {cell: [*reference.spike_trains[key[0]][cell], *other.spike_trains[key[0]][cell]]
+                  for cell in range(len(reference.spike_trains.get(key[0], [])))} \
+            if located and key[0] in other.spike_trains else {}
+        excluded = excluded_intervals(mismatched.get(key[0], {}), spikes, located, model.simulation.dt, tol.settle)
         excluded = {sig.indices.index(i): v for i, v in excluded.items() if i in sig.indices}
         m, times, diff = analog_metrics(reference, other, key, excluded)
         limit = tol.limit(m.reference_range, m.reference_magnitude)

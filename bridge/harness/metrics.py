@@ -53,10 +53,11 @@ def analog_metrics(reference: Result, other: Result, key: tuple[str, str],
     if excluded:
         diff = diff.copy()
         for column, intervals in excluded.items():
+            inside = np.zeros(len(times), dtype=bool)
             for start, stop in intervals:
-                inside = (times >= start - 1e-9) & (times < stop - 1e-9)
-                left_out += int(np.count_nonzero(inside))
-                diff[inside, column] = 0.0
+                inside |= (times >= start - 1e-9) & (times < stop - 1e-9)
+            left_out += int(np.count_nonzero(inside))
+            diff[inside, column] = 0.0
     absdiff = np.abs(diff)
     flat = int(np.argmax(absdiff)) if absdiff.size else 0
     row, column = np.unravel_index(flat, absdiff.shape) if absdiff.size else (0, 0)

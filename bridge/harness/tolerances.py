@@ -110,24 +110,27 @@ def spike_tolerance(model: Model, population: str, backend: str) -> SpikeToleran
     return SpikeTolerance(window=window, count=count, note=str(entry.get("note", "")))
 
 
-def observables(model: Model) -> dict[str, set[str]]:
-    """What a tolerance entry may name: owner -> its observables (state variables, ``spikes`` of a
-    spiking population, ``events`` of an event projection, species and read-outs of a network)."""
-    found: dict[str, set[str]] = {}
+def observables(model: Model) -> dict[str, dict[str, str]]:
+    """What a tolerance entry may name: owner -> {observable: unit} (state variables, ``spikes`` of
+    a spiking population in ms, ``events`` of an event projection in its target's weight unit,
+    species (nM) and read-outs of a network)."""
+    found: dict[str, dict[str, str]] = {}
     for name, population in model.populations.items():
         kind = population.neuron_type
-        found[name] = {s.name for s in kind.states} | ({"spikes"} if kind.threshold is not None else set())
+        found[name] = {s.name: s.unit for s in kind.states} | ({"spikes": "ms"} if kind.threshold is not None else {})
     for name, projection in model.projections.items():
         kind = projection.synapse.synapse_type
-        found[name] = {s.name for s in kind.states} if kind.continuous else {"events"}
+        found[name] = {s.name: s.unit for s in kind.states} if kind.continuous else {
+            "events": model.populations[projection.target].neuron_type.weight_unit}
     if model.network is not None:
-        found[model.network.name] = set(model.network.species) | set(model.network.readouts)
+        network = model.network
+        found[network.name] = {s: "nM" for s in network.species} | {r: o.unit for r, o in network.readouts.items()}
     return found
 
 
 def check_tolerances(model: Model) -> None:
     """Raise :class:`ModelError` for a tolerance entry naming an unknown observable or field, or
-    holding a value of the wrong kind (units are checked when the observable is judged)."""
+    holding a value of the wrong kind or dimension (for the default and every backend it names)."""
     known = observables(model)
     for key, entry in model.tolerances.items():
         path = f"tolerances.{key}"
@@ -141,11 +144,19 @@ def check_tolerances(model: Model) -> None:
             raise ModelError(f"{entry!r} is not a mapping", path, "a mapping of " + ", ".join(sorted(fields)),
                              model.source)
         _check_fields(entry, fields | {"backends"}, path, model)
-        for backend, override in (entry.get("backends") or {}).items():
+        overrides = entry.get("backends") or {}
+        if not isinstance(overrides, Mapping):
+            raise ModelError(f"{overrides!r} is not a mapping", f"{path}.backends", "backend: {fields}", model.source)
+        for backend, override in overrides.items():
             if not isinstance(override, Mapping):
                 raise ModelError(f"{override!r} is not a mapping", f"{path}.backends.{backend}",
                                  "a mapping of " + ", ".join(sorted(fields)), model.source)
             _check_fields(override, fields, f"{path}.backends.{backend}", model)
+        for backend in ["reference", *overrides]:  # parse every value (units, counts)
+            if variable == "spikes":
+                spike_tolerance(model, owner, backend)
+            else:
+                analog_tolerance(model, key, known[owner][variable], backend)
 
 
 def _check_fields(entry: Mapping, allowed: frozenset[str] | set[str], path: str, model: Model) -> None:

@@ -129,15 +129,24 @@ def test_perturbed_backend_is_caught_at_the_right_observable_and_time(tmp_path):
 def test_convergence_mode_reports_expected_orders():
     """NEURON's point-neuron mechanisms step with classical RK4 (bridge/backends/neuron/nmodl.py), so
     halving dt divides the error by about 2^4; Brian2 integrates the linear Tsodyks circuit with the
-    'exact' method, so its error stays at round-off and must not be flagged."""
-    from bridge.harness import compare, convergence
+    'exact' method, so its error stays at round-off: not flagged, and reported as such."""
+    from bridge.harness import compare, convergence, table
 
     path = MODELS / "tsodyks_facilitation.yaml"
     comparison = compare(path, backends=["neuron", "brian2"], reference=reference_of(path))
-    rows = {(r["backend"], r["observable"]): r for r in convergence(comparison, factors=(1, 2))}
+    progress: list[str] = []
+    rows = {(r["backend"], r["observable"]): r for r in convergence(comparison, factors=(1, 2),
+                                                                       progress=progress.append)}
     neuron = rows[("neuron", "post.V_m")]
     assert neuron["max_abs_error"][1] < neuron["max_abs_error"][0]
-    assert 3.5 < neuron["orders"][0] < 4.5
+    assert 3.5 < neuron["orders"][0] < 4.5 and neuron["status"] == "converging"
     brian2 = rows[("brian2", "post.V_m")]
     assert max(brian2["max_abs_error"]) < 1e-12 and not brian2["flag"]
+    # at round-off it says so (floor 1e-8 max|V_ref|), rather than passing silently
+    assert brian2["status"] == f"at round-off (≤ {brian2['round_off']:.3g})" and 0 < brian2["round_off"] < 1e-6
     assert comparison.passed
+    # every rerun's progress line and every error says its dt
+    assert progress and all(line.startswith("dt = 0.05 ms: ") for line in progress)
+    text = table(comparison)
+    assert "convergence: max |error| vs the reference at dt = 0.1, 0.05 ms" in text
+    assert f"dt 0.1: {neuron['max_abs_error'][0]:.3g}, dt 0.05: {neuron['max_abs_error'][1]:.3g}" in text

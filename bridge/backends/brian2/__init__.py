@@ -41,8 +41,9 @@ cannot overflow.  Measured against the reference over 1 s of DC drive (tests/tes
 and Izhikevich spike in the reference's steps at dt = 0.1, 0.05, 0.025 ms (reset times within
 1.5e-4 ms); AdEx, whose exponential upswing fixed sub-steps follow less closely, within one step
 (1 of 17 spikes one step off, reset times within 0.016 ms at dt = 0.1 ms, 0.0088 ms at 0.05 ms),
-like NEURON.  The price is code generation: about 0.5 s more set-up per run with such a group, and
-a longer first Cython compile.
+like NEURON.  The price: 10 sub-steps of integration per dt for these groups (as NEURON), about
+0.75 s more code generation per run (one AdEx group, warm cache: 0.53 -> 1.27 s set-up) and a longer
+first Cython compile (about a minute per located type).
 
 Cost over a hand-written script: quantities with one value across a population or projection
 (parameters, the weight, synaptic states a spike never changes) are namespace constants, not

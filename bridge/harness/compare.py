@@ -214,6 +214,21 @@ def excluded_intervals(mismatched: dict[int, list[tuple[float, float]]], spikes:
     return excluded
 
 
+def _located(model: Model, owner: str) -> bool:
+    """True when ``owner`` is a population of a ``located`` threshold type."""
+    population = model.populations.get(owner)
+    return population is not None and population.neuron_type.threshold is not None \
+        and population.neuron_type.threshold_detection == "located"
+
+
+def _spikes_of_both(reference: Result, other: Result, population: str) -> dict[int, list[float]]:
+    """Cell -> spike times (ms) of both runs; empty when either did not record them."""
+    if population not in reference.spike_trains or population not in other.spike_trains:
+        return {}
+    return {cell: [*a, *b] for cell, (a, b) in enumerate(zip(reference.spike_trains[population],
+                                                               other.spike_trains[population]))}
+
+
 def judge(model: Model, reference: Result, other: Result, backend: str, against: str = REFERENCE) -> list[Check]:
     """Compare ``other`` with ``reference`` on every recorded observable (tolerances: :mod:`.tolerances`)."""
     checks: list[Check] = []
@@ -235,11 +250,8 @@ def judge(model: Model, reference: Result, other: Result, backend: str, against:
             continue
         observable = f"{key[0]}.{key[1]}"
         tol = analog_tolerance(model, observable, sig.unit, backend)
-        population = model.populations.get(key[0])
-        located = population is not None and population.neuron_type.threshold_detection == "located"
-        spikes = {cell: [*reference.spike_trains[key[0]][cell], *other.spike_trains[key[0]][cell]]
-                  for cell in range(len(reference.spike_trains.get(key[0], [])))} \
-            if located and key[0] in other.spike_trains else {}
+        located = _located(model, key[0])
+        spikes = _spikes_of_both(reference, other, key[0]) if located else {}
         excluded = excluded_intervals(mismatched.get(key[0], {}), spikes, located, model.simulation.dt, tol.settle)
         excluded = {sig.indices.index(i): v for i, v in excluded.items() if i in sig.indices}
         m, times, diff = analog_metrics(reference, other, key, excluded)

@@ -225,16 +225,18 @@ def located_state_update(neuron: NeuronType) -> str:
     Runge–Kutta in :data:`LOCATED_SUBSTEPS` sub-steps (right-hand sides with ``V`` capped at the
     cut-off, :func:`located_cap`), recording for :func:`located_reset` the first sub-step whose end
     is at the cut-off (:data:`SUBSTEP`, its start state :func:`substep_start`; the last one when
-    none is) and the step-end state before synaptic delivery (:func:`step_end`).  Brian2 writes a
-    clamped variable only while the cell is not refractory (``unless refractory``)."""
+    none is) and the step-end state before synaptic delivery (:func:`step_end`).  As in Brian2's own
+    methods for ``unless refractory`` equations, a clamped variable's derivative is multiplied by
+    ``int(not_refractory)`` (and Brian2 writes it only while the cell is not refractory)."""
     cut, v, m = _located_cut(neuron), neuron.membrane, LOCATED_SUBSTEPS
     names = list(neuron.equations)
     state = {n: n for n in names}
+    held = {n: "(1 - int(not_refractory))" for n in neuron.clamped} if refractory_period(neuron) else {}
     lines = [f"_found0 = 0.0*{v}"]
     chosen: dict[str, list[str]] = {n: [] for n in names}
     index = []
     for i in range(m):
-        lines += _runge_kutta(neuron, state, f"dt/ms/{m}", f"_sub{i}_", f"_s{i}")
+        lines += _runge_kutta(neuron, state, f"dt/ms/{m}", f"_sub{i}_", f"_s{i}", hold=held)
         lines += [f"_first{i} = int(_sub{i}_{v} >= {cut})*(1 - _found{i})", f"_found{i + 1} = _found{i} + _first{i}"]
         weight = f"_first{i}" if i < m - 1 else f"(_first{i} + 1 - _found{m})"
         for n in names:

@@ -367,6 +367,9 @@ class Brian2Network:
         (name -> Brian2 unit), linked from ``synapses``, whose synapses are the connections of each
         member projection (``pairs[k]`` of them) repeated over its ``layers[k]`` source copies."""
         b2 = self.b2
+        # the copies of one connection act on one state in turn, on purpose: Brian2's warning that the
+        # outcome of such code may depend on the order of execution does not apply
+        b2.BrianLogger.suppress_hierarchy("brian2.codegen.generators.base")
         holder = b2.NeuronGroup(sum(pairs), "\n".join(f"{v} : {unit}" for v, unit in shared.items()),
                                 name=f"state_{name}")
         offsets = np.cumsum([0] + pairs[:-1])

@@ -1,7 +1,9 @@
 """The ``bridge`` command line.
 
-Exit codes: 0 success, 1 backends disagree, 2 invalid input, 3 unsupported on a backend,
-4 a backend failed.
+Exit codes (:data:`bridge.errors.EXIT_CODES`): 0 success, 1 backends disagree, 2 invalid input
+(including an unknown backend name), 3 unsupported on a (required) backend, 4 a backend failed,
+5 nothing was compared (``bridge compare`` in which no backend besides the reference produced a
+checked result).
 """
 from __future__ import annotations
 
@@ -37,10 +39,14 @@ def _parser() -> argparse.ArgumentParser:
     _add_backend_options(run)
 
     compare = commands.add_parser("compare", help="run a model on several backends and judge agreement "
-                                  "(exit 0 agree, 1 disagree, 2 invalid input)")
+                                  "(exit 0 agree, 1 disagree, 2 invalid input, 3 a required backend "
+                                  "refuses the model, 4 a backend failed, 5 nothing compared)")
     compare.add_argument("model", metavar="MODEL")
     compare.add_argument("--backends", metavar="LIST",
                          help="comma-separated backends (default: all; the reference always runs)")
+    compare.add_argument("--require", metavar="LIST",
+                         help="comma-separated backends that must be compared: one that refuses the model "
+                              "or fails makes the run fail (they are run even if not in --backends)")
     compare.add_argument("--report", metavar="DIR", help="write report.json and PNG plots into DIR")
     compare.add_argument("--set", action="append", default=[], metavar="[BACKEND:]PATH=VALUE",
                          help="override a field for all backends, or for one with a BACKEND: prefix")
@@ -162,6 +168,7 @@ def _run(args) -> int:
     if args.out and not args.out.endswith((".npz", ".csv")):
         raise ModelError(f"{args.out!r} has an unknown format", "--out", "a .npz or .csv file name",
                          source="command line")
+    _backend_list(args.backend, "--backend")
     overrides = list(args.set)
     if args.threads:
         overrides.append(f"simulation.threads={args.threads}")
@@ -193,23 +200,37 @@ def _run(args) -> int:
 def _compare(args) -> int:
     from .harness import compare, convergence, table, write
     from .harness.compare import default_progress
-    from .errors import EXIT_DISAGREE
 
     if args.report and os.path.exists(os.path.join(args.report, "report.json")):
         raise ModelError(f"{args.report!r} already holds a report.json", "--report",
                          "a new or empty directory (nothing is overwritten)", source="command line")
-    backends = [b.strip() for b in args.backends.split(",")] if args.backends else None
+    backends = _backend_list(args.backends, "--backends")
+    required = _backend_list(args.require, "--require") or []
     print(f"comparing {args.model} ...", file=sys.stderr, flush=True)
     comparison = compare(args.model, backends, args.set, pairwise=args.pairwise, dt=args.dt,
                          progress=default_progress, options=_backend_options(args),
-                         reuse_reference=not args.rerun_reference)
+                         reuse_reference=not args.rerun_reference, require=required)
     if args.convergence:
         convergence(comparison, progress=default_progress, reuse_reference=not args.rerun_reference)
     print(table(comparison))
     if args.report:
         files = write(comparison, args.report)
         print(f"report: {os.path.join(args.report, files[0])} (+ {len(files) - 1} plots)")
-    return EXIT_OK if comparison.passed else EXIT_DISAGREE
+    return comparison.exit_code
+
+
+def _backend_list(text: str | None, option: str) -> list[str] | None:
+    """Backend names of a comma-separated ``option`` value; an unknown or empty name is invalid input."""
+    from .backends.registry import check_backend_names
+
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise ModelError(f"{text!r} has an empty backend name", option, "comma-separated backend names",
+                         source="command line")
+    check_backend_names(names, option, "command line")
+    return names
 
 
 def _import_neurord(args) -> int:

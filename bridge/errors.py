@@ -7,11 +7,22 @@ the kinds of failure (see :data:`EXIT_CODES`).
 from __future__ import annotations
 
 #: process exit codes used by the CLI and the harness
-EXIT_OK = 0
-EXIT_DISAGREE = 1
-EXIT_INVALID = 2
-EXIT_UNSUPPORTED = 3
-EXIT_BACKEND_FAILED = 4
+EXIT_OK = 0                 # success; for ``bridge compare``: every compared backend agrees
+EXIT_DISAGREE = 1           # ``bridge compare``: an observable disagrees, or an error does not converge
+EXIT_INVALID = 2            # invalid input: model file, option, unknown backend name, ...
+EXIT_UNSUPPORTED = 3        # a (required) backend cannot run the model
+EXIT_BACKEND_FAILED = 4     # a backend process crashed or returned no result
+EXIT_NOTHING_COMPARED = 5   # ``bridge compare``: no backend besides the reference was compared
+
+#: every exit code with its meaning (README "Exit codes")
+EXIT_CODES = {
+    EXIT_OK: "success (bridge compare: everything compared agrees)",
+    EXIT_DISAGREE: "backends disagree (bridge compare)",
+    EXIT_INVALID: "invalid input",
+    EXIT_UNSUPPORTED: "unsupported on a (required) backend",
+    EXIT_BACKEND_FAILED: "a backend failed",
+    EXIT_NOTHING_COMPARED: "nothing was compared (bridge compare)",
+}
 
 
 class BridgeError(Exception):

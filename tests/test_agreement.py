@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 import bridge
 from bridge.backends.registry import get_backend
@@ -62,15 +63,47 @@ def test_every_simulator_runs_most_shipped_models():
 
 
 def test_unsupported_combinations_are_reported(tmp_path):
+    """A backend that refuses the model is listed with its reason; when it was the only one asked
+    for, nothing was compared, which is not an agreement: exit 5 (it was AGREE and exit 0)."""
     assert UNSUPPORTED, "expected at least one refused combination (e.g. nmda_kinetic on nest)"
     path, backend, reason = next((p, b, r) for p, b, r in UNSUPPORTED if p.stem == "nmda_kinetic")
     report = tmp_path / "report"
     run = subprocess.run([sys.executable, "-m", "bridge.cli", "compare", str(path), "--backends", backend,
                           "--report", str(report)], capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 5, run.stdout + run.stderr
+    assert run.stdout.startswith("nmda_kinetic: NOTHING COMPARED")
     assert f"{backend:<10} unsupported: {reason}" in run.stdout
+    assert "nothing was compared: no backend besides the reference produced a result" in run.stdout
     data = json.loads((report / "report.json").read_text())
     assert data["backends"][backend] == {"status": "unsupported", "reason": reason}
+    assert (data["passed"], data["verdict"], data["exit_code"]) == (False, "NOTHING COMPARED", 5)
+
+
+def test_required_backend_that_refuses_or_fails_fails_the_run(tmp_path):
+    """--require (the CLI twin of assert_agree(require=...)): NEST refuses nmda_kinetic's passive
+    cell, so requiring it fails with exit 3 although NEURON agrees; a backend that fails makes the
+    run fail with exit 4 (NEURON refuses to lose spikes of a cell firing every step,
+    tests/test_neuron.py)."""
+    path = MODELS / "nmda_kinetic.yaml"
+    run = subprocess.run([sys.executable, "-m", "bridge.cli", "compare", str(path), "--backends", "neuron",
+                          "--require", "nest"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 3, run.stdout + run.stderr
+    assert run.stdout.startswith("nmda_kinetic: UNSUPPORTED")
+    assert "required backend nest was not compared (unsupported: passive" in run.stdout
+    assert "neuron     reference  cell.V_m" in run.stdout  # NEURON still ran and was judged
+    with pytest.raises(AssertionError, match="UNSUPPORTED"):
+        assert_agree(path, backends=["neuron"], require=["nest"], reference=reference_of(path))
+    every_step = tmp_path / "every_step.yaml"
+    every_step.write_text(yaml.safe_dump({
+        "simulation": {"duration": "5 ms", "dt": "0.1 ms"},
+        "populations": {"cell": {"type": "izhikevich", "parameters": {"I_e": "20000 pA"}}},
+        "recordings": {"v": {"population": "cell", "variables": ["V_m"], "spikes": True}}}))
+    run = subprocess.run([sys.executable, "-m", "bridge.cli", "compare", str(every_step), "--backends", "neuron"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert run.stdout.startswith("every_step: FAILED") and "backend neuron failed" in run.stdout
+    with pytest.raises(AssertionError, match="FAILED"):
+        assert_agree(every_step, backends=["neuron"], require=["neuron"])
 
 
 def test_perturbed_backend_is_caught_at_the_right_observable_and_time(tmp_path):
@@ -96,15 +129,24 @@ def test_perturbed_backend_is_caught_at_the_right_observable_and_time(tmp_path):
 def test_convergence_mode_reports_expected_orders():
     """NEURON's point-neuron mechanisms step with classical RK4 (bridge/backends/neuron/nmodl.py), so
     halving dt divides the error by about 2^4; Brian2 integrates the linear Tsodyks circuit with the
-    'exact' method, so its error stays at round-off and must not be flagged."""
-    from bridge.harness import compare, convergence
+    'exact' method, so its error stays at round-off: not flagged, and reported as such."""
+    from bridge.harness import compare, convergence, table
 
     path = MODELS / "tsodyks_facilitation.yaml"
     comparison = compare(path, backends=["neuron", "brian2"], reference=reference_of(path))
-    rows = {(r["backend"], r["observable"]): r for r in convergence(comparison, factors=(1, 2))}
+    progress: list[str] = []
+    rows = {(r["backend"], r["observable"]): r for r in convergence(comparison, factors=(1, 2),
+                                                                       progress=progress.append)}
     neuron = rows[("neuron", "post.V_m")]
     assert neuron["max_abs_error"][1] < neuron["max_abs_error"][0]
-    assert 3.5 < neuron["orders"][0] < 4.5
+    assert 3.5 < neuron["orders"][0] < 4.5 and neuron["status"] == "converging"
     brian2 = rows[("brian2", "post.V_m")]
     assert max(brian2["max_abs_error"]) < 1e-12 and not brian2["flag"]
+    # at round-off it says so (floor 1e-8 max|V_ref|), rather than passing silently
+    assert brian2["status"] == f"at round-off (≤ {brian2['round_off']:.3g})" and 0 < brian2["round_off"] < 1e-6
     assert comparison.passed
+    # every rerun's progress line and every error says its dt
+    assert progress and all(line.startswith("dt = 0.05 ms: ") for line in progress)
+    text = table(comparison)
+    assert "convergence: max |error| vs the reference at dt = 0.1, 0.05 ms" in text
+    assert f"dt 0.1: {neuron['max_abs_error'][0]:.3g}, dt 0.05: {neuron['max_abs_error'][1]:.3g}" in text

@@ -55,10 +55,18 @@ def test_set_override_changes_the_run(models_dir):
     assert b[: np.argmax(a) + 1].max() == 250.0 * 0.25
 
 
-def test_unknown_backend_is_a_clear_error(models_dir):
+def test_unknown_backend_is_invalid_input(models_dir):
+    """A typo in a backend name is invalid input (exit 2) naming the known backends, for ``run`` and
+    for ``compare``, where it used to print AGREE and exit 0 with nothing compared."""
+    known = "(expected one of brian2, nest, neuron, reference)"
     result = bridge_cli("run", models_dir / "nmda_kinetic.yaml", "--backend", "genesis")
-    assert result.returncode == 3
-    assert "unsupported on genesis: no such backend" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"bridge: command line: --backend: unknown backend 'genesis' {known}"
+    typo = bridge_cli("compare", models_dir / "tsodyks_depression.yaml", "--backends", "nest,nuron")
+    assert typo.returncode == 2 and "AGREE" not in typo.stdout
+    assert typo.stderr.strip().endswith(f"command line: --backends: unknown backend 'nuron' {known}")
+    required = bridge_cli("compare", models_dir / "tsodyks_depression.yaml", "--require", "nset")
+    assert required.returncode == 2 and "--require: unknown backend 'nset'" in required.stderr
 
 
 def test_info_lists_reference():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 import pytest
@@ -169,3 +170,30 @@ def test_fixed_probability_is_fast_for_large_networks():
     pairs = fixed_probability_pairs("big", 4000, 4000, 0.1, 1)
     assert time.perf_counter() - started < 5
     assert pairs.dtype == np.int32 and abs(len(pairs) - 1.6e6) < 5 * np.sqrt(1.6e6)
+
+
+@pytest.mark.parametrize("name", ["tsodyks_depression", "tsodyks_facilitation"])
+def test_tsodyks_descriptions_state_the_knife_edge_amplitude_and_why_the_model_differs(models_dir, name):
+    """The texts quote NEST's DC amplitude V_th C_m/tau_m/(1 - exp(-(50 ms - t_ref)/tau_m)) (20 Hz
+    from rest with an absolute refractory period), computed here from the model's own parameters
+    (they used to quote 214.6503 / 27.23891 pA, which the formula does not give), and how far before
+    the grid point the shipped amplitude crosses (analytic first crossing, tests/analytic.py).  The
+    reference confirms the knife edge: at the formula's amplitude V(98 ms) is V_th to round-off."""
+    from analytic import lif_dc_first_spike
+
+    model = bridge.load(models_dir / f"{name}.yaml")
+    p = model.populations["pre"].parameters
+    period = 50.0  # ms, 20 Hz
+    rheobase = p["V_th"] * p["C_m"] / p["tau_m"] / (1.0 - math.exp(-(period - p["t_ref"]) / p["tau_m"]))
+    amplitude = model.stimuli["drive"].parameters["amplitude"]
+    crossing = lif_dc_first_spike(amplitude, p["tau_m"] / p["C_m"], p["tau_m"], p["V_th"], 0.0)
+    text = " ".join(model.description.split())
+    assert f"= {rheobase:.6f} pA" in text
+    assert f"uses {amplitude:g} pA instead, which crosses {crossing:.3f} ms after the start" in text
+    assert f"{period - p['t_ref'] - crossing:.3f} ms before the grid point" in text
+    # the free trajectory (threshold out of reach) at the formula's amplitude touches V_th at 98 ms
+    edge = bridge.load(models_dir / f"{name}.yaml", [f"stimuli.drive.amplitude={rheobase!r} pA",
+                                                     "populations.pre.parameters.V_th=1000 mV",
+                                                     "recordings.pre_v={population: pre, variables: [V_m]}"])
+    times, v = bridge.simulate(edge, "reference").signal("pre", "V_m")
+    assert v[np.flatnonzero(np.isclose(times, 98.0))[0]] == pytest.approx(p["V_th"], abs=1e-12)

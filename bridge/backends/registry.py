@@ -3,8 +3,9 @@ through the ``bridge.backends`` entry-point group (a subclass of :class:`~.base.
 from __future__ import annotations
 
 import importlib
+from typing import Iterable
 
-from ..errors import UnsupportedError
+from ..errors import ModelError
 from .base import Backend
 
 #: built-in backends: name -> "module:Class"
@@ -29,14 +30,23 @@ def available_backends() -> dict[str, str]:
     return found
 
 
+def check_backend_names(names: Iterable[str], field: str = "backend", source: str = "<call>") -> None:
+    """Raise :class:`ModelError` (invalid input, exit 2) for a name that is no known backend, listing
+    the known ones; ``field`` and ``source`` name where the names came from (``--backends``,
+    ``command line``)."""
+    known = None
+    for name in names:
+        if name in BUILTIN:
+            continue
+        known = known or available_backends()
+        if name not in known:
+            raise ModelError(f"unknown backend {name!r}", field, "one of " + ", ".join(sorted(known)), source)
+
+
 def get_backend(name: str) -> Backend:
-    """Instantiate the backend called ``name``."""
-    target = BUILTIN.get(name)
-    if target is None:
-        backends = available_backends()
-        if name not in backends:
-            raise UnsupportedError(name, f"no such backend (known: {', '.join(sorted(backends))})")
-        target = backends[name]
+    """Instantiate the backend called ``name`` (:class:`ModelError` when there is none)."""
+    check_backend_names([name])
+    target = BUILTIN.get(name) or available_backends()[name]
     module_name, _, class_name = target.partition(":")
     module = importlib.import_module(module_name)
     return getattr(module, class_name)()

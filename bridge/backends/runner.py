@@ -22,17 +22,18 @@ from ..result import Result
 
 def job_for(model: Model, backend: str, dt: float | None = None, options: dict[str, Any] | None = None) -> dict:
     """Everything the worker needs for one run; with ``dt`` (ms) the model is rebuilt at that step."""
-    if dt is not None:
-        from ..model import from_dict
+    if dt is not None and dt != model.simulation.dt:
+        from ..model.timestep import with_dt
 
-        document = json.loads(json.dumps(model.document, default=str))
-        document.setdefault("simulation", {})["dt"] = f"{dt!r} ms"
-        model = from_dict(document, model.source)
+        model = with_dt(model, dt)
     return {"model": model, "backend": backend, "options": options or {}}
 
 
 def start(model: Model, backend: str, dt: float | None = None, options: dict[str, Any] | None = None):
     """Start a run in a subprocess; returns a handle for :func:`finish`."""
+    from .registry import check_backend_names
+
+    check_backend_names([backend])
     workdir = tempfile.mkdtemp(prefix="bridge-run-")
     job_file = os.path.join(workdir, "job.pickle")
     with open(job_file, "wb") as handle:

@@ -17,21 +17,19 @@ def assert_agree(model: str | os.PathLike | Model, backends: Sequence[str] | Non
                  overrides: Iterable[str] = (), require: Sequence[str] = (), report_dir: str | None = None,
                  reference=None) -> Comparison:
     """Run ``model`` on ``backends`` and the reference; raise ``AssertionError`` with the report
-    table unless every supported backend agrees within the model's tolerances.
+    table unless the verdict is ``AGREE``: everything compared agrees within the model's
+    tolerances, no backend failed, and something was compared.
 
-    Backends in ``require`` must also be supported (an unsupported one fails instead of being
-    listed).  ``reference`` reuses a reference :class:`~bridge.result.Result` of the same model.
-    Returns the :class:`Comparison` for further checks.
+    Backends in ``require`` are run too and must be compared (one that refuses the model or
+    fails makes the assertion fail; the others are listed with their reason).  ``reference`` reuses
+    a reference :class:`~bridge.result.Result` of the same model.  Returns the
+    :class:`Comparison` for further checks.
     """
-    comparison = compare(model, backends, overrides, reference=reference)
+    comparison = compare(model, backends, overrides, reference=reference, require=require)
     if report_dir:
         write(comparison, report_dir)
-    missing = [b for b in require if b in comparison.unsupported]
-    ran_nothing = any(b != "reference" for b in (backends or ())) and not comparison.checks \
-        and not comparison.unsupported
-    if not comparison.passed or missing or ran_nothing:
-        raise AssertionError("backends disagree or failed:\n" + table(comparison)
-                             + (f"\nrequired but unsupported: {', '.join(missing)}" if missing else ""))
+    if not comparison.passed:
+        raise AssertionError(f"{comparison.verdict}:\n" + table(comparison))
     return comparison
 
 

@@ -10,13 +10,15 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..backends.registry import available_backends
+from ..backends.registry import available_backends, check_backend_names
 from ..backends.runner import finish, start
 from ..model import Model, load
-from ..errors import BackendFailure, ModelError, UnsupportedError
+from ..model.timestep import with_dt
+from ..errors import (EXIT_BACKEND_FAILED, EXIT_DISAGREE, EXIT_NOTHING_COMPARED, EXIT_OK, EXIT_UNSUPPORTED,
+                      BackendFailure, ModelError, UnsupportedError)
 from ..result import Result
 from .metrics import analog_metrics, event_amplitudes, spike_metrics
-from .tolerances import analog_tolerance, spike_tolerance
+from .tolerances import SOLVER_RTOL, analog_tolerance, check_tolerances, spike_tolerance
 
 REFERENCE = "reference"
 
@@ -41,7 +43,12 @@ class Check:
 
 @dataclass
 class Comparison:
-    """Everything ``bridge compare`` found for one model."""
+    """Everything ``bridge compare`` found for one model.
+
+    Its :attr:`verdict` is ``AGREE`` only when something was compared and everything compared
+    agrees: a backend that failed, a required backend that refused the model or compared nothing,
+    and a comparison in which no backend besides the reference produced a checked result are never
+    an agreement (see :attr:`exit_code`)."""
 
     model: Model
     results: dict[str, Result]
@@ -51,11 +58,54 @@ class Comparison:
     wall_s: float = 0.0
     convergence: list[dict] = field(default_factory=list)
     options: dict = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+
+    @property
+    def compared(self) -> list[str]:
+        """Backends with at least one judged observable."""
+        return list(dict.fromkeys(c.backend for c in self.checks))
+
+    @property
+    def missing(self) -> dict[str, str]:
+        """Required backends that were not compared: name -> why."""
+        why = {**{b: f"unsupported: {r}" for b, r in self.unsupported.items()},
+               **{b: "failed" for b in self.failed}}
+        return {b: why.get(b, "nothing was compared") for b in self.required if b not in self.compared}
+
+    @property
+    def verdict(self) -> str:
+        """``AGREE``, ``DISAGREE``, ``FAILED`` (a backend failed), ``UNSUPPORTED`` (a required
+        backend refused the model) or ``NOTHING COMPARED``."""
+        if not all(c.passed for c in self.checks) or any(row.get("flag") for row in self.convergence):
+            return "DISAGREE"
+        if self.failed:
+            return "FAILED"
+        if any(b in self.unsupported for b in self.missing):
+            return "UNSUPPORTED"
+        if not self.checks or self.missing:
+            return "NOTHING COMPARED"
+        return "AGREE"
+
+    @property
+    def exit_code(self) -> int:
+        """Exit code of ``bridge compare`` for this verdict (see :mod:`bridge.errors`)."""
+        return {"AGREE": EXIT_OK, "DISAGREE": EXIT_DISAGREE, "FAILED": EXIT_BACKEND_FAILED,
+                "UNSUPPORTED": EXIT_UNSUPPORTED, "NOTHING COMPARED": EXIT_NOTHING_COMPARED}[self.verdict]
 
     @property
     def passed(self) -> bool:
-        flagged = any(row.get("flag") for row in self.convergence)
-        return not self.failed and all(c.passed for c in self.checks) and not flagged
+        return self.verdict == "AGREE"
+
+    def explanation(self) -> list[str]:
+        """Why the verdict is not ``AGREE``, one line per reason (empty when it is)."""
+        lines = [f"required backend {b} was not compared ({why})" for b, why in self.missing.items()]
+        lines += [f"backend {b} failed" for b in self.failed]
+        if not self.checks:
+            others = [b for b in self.results if b != REFERENCE]
+            lines.append("nothing was compared: " + ("no backend besides the reference produced a result"
+                                                     if not others else
+                                                     f"{', '.join(others)} recorded nothing the reference did"))
+        return lines
 
 
 def split_overrides(overrides: Iterable[str], backends: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
@@ -142,8 +192,45 @@ def run_backends(models: dict[str, Model], dt: float | None = None, jobs: int | 
     return {name: results[name] for name in models if name in results}, unsupported, failed
 
 
+def excluded_intervals(mismatched: dict[int, list[tuple[float, float]]], spikes: dict[int, list[float]],
+                       located: bool, dt: float, settle: float) -> dict[int, list[tuple[float, float]]]:
+    """Per cell, the time intervals ``[start, stop)`` (ms) left out of an analog comparison around
+    spikes (see :mod:`.tolerances`).  ``mismatched``: cell -> (earlier, later) times of spikes whose
+    times differ (:class:`~.metrics.SpikeMetrics`); ``spikes``: cell -> every spike time of both runs.
+
+    For ``located`` threshold types: the step before each spike (the sample on the upswing, whose
+    value the crossing time decides) and, for spike times that differ, from one step before the
+    earlier to the later one.  With ``settle`` > 0: from the earlier of two differing times to
+    ``settle`` ms after the later one."""
+    excluded: dict[int, list[tuple[float, float]]] = {}
+    if located:
+        for cell, times in spikes.items():
+            excluded.setdefault(cell, []).extend((t - dt, t) for t in times)
+        for cell, pairs in mismatched.items():
+            excluded.setdefault(cell, []).extend((earlier - dt, later) for earlier, later in pairs)
+    if settle > 0:
+        for cell, pairs in mismatched.items():
+            excluded.setdefault(cell, []).extend((earlier, later + settle) for earlier, later in pairs)
+    return excluded
+
+
+def _located(model: Model, owner: str) -> bool:
+    """True when ``owner`` is a population of a ``located`` threshold type."""
+    population = model.populations.get(owner)
+    return population is not None and population.neuron_type.threshold is not None \
+        and population.neuron_type.threshold_detection == "located"
+
+
+def _spikes_of_both(reference: Result, other: Result, population: str) -> dict[int, list[float]]:
+    """Cell -> spike times (ms) of both runs; empty when either did not record them."""
+    if population not in reference.spike_trains or population not in other.spike_trains:
+        return {}
+    return {cell: [*a, *b] for cell, (a, b) in enumerate(zip(reference.spike_trains[population],
+                                                               other.spike_trains[population]))}
+
+
 def judge(model: Model, reference: Result, other: Result, backend: str, against: str = REFERENCE) -> list[Check]:
-    """Compare ``other`` with ``reference`` on every recorded observable."""
+    """Compare ``other`` with ``reference`` on every recorded observable (tolerances: :mod:`.tolerances`)."""
     checks: list[Check] = []
     duration = model.simulation.duration
     mismatched: dict[str, dict] = {}
@@ -163,11 +250,12 @@ def judge(model: Model, reference: Result, other: Result, backend: str, against:
             continue
         observable = f"{key[0]}.{key[1]}"
         tol = analog_tolerance(model, observable, sig.unit, backend)
-        masks = mismatched.get(key[0])
-        if masks:
-            masks = {sig.indices.index(i): t for i, t in masks.items() if i in sig.indices}
-        m, times, diff = analog_metrics(reference, other, key, masks, tol.settle)
-        limit = tol.limit(m.reference_range)
+        located = _located(model, key[0])
+        spikes = _spikes_of_both(reference, other, key[0]) if located else {}
+        excluded = excluded_intervals(mismatched.get(key[0], {}), spikes, located, model.simulation.dt, tol.settle)
+        excluded = {sig.indices.index(i): v for i, v in excluded.items() if i in sig.indices}
+        m, times, diff = analog_metrics(reference, other, key, excluded)
+        limit = tol.limit(m.reference_range, m.reference_magnitude)
         exceeding = np.flatnonzero(np.abs(diff).max(axis=1) > limit) if diff.size else []
         first = float(times[exceeding[0]]) if len(exceeding) else None
         checks.append(Check(backend, against, observable, "analog", m.max_abs <= limit, m.max_abs, limit, sig.unit,
@@ -187,7 +275,7 @@ def judge(model: Model, reference: Result, other: Result, backend: str, against:
         n = min(len(a[1]), len(b[1]))
         diff = np.abs(b[1][:n] - a[1][:n])
         worst = int(np.argmax(diff))
-        limit = tol.limit(float(np.ptp(a[1])) if len(a[1]) > 1 else abs(float(a[1][0])))
+        limit = tol.limit(float(np.ptp(a[1])) if len(a[1]) > 1 else abs(float(a[1][0])), float(np.max(np.abs(a[1]))))
         exceeding = np.flatnonzero(diff > limit)
         checks.append(Check(backend, against, observable, "events", float(diff[worst]) <= limit, float(diff[worst]),
                             limit, unit, float(a[0][worst]), worst,
@@ -200,12 +288,17 @@ def judge(model: Model, reference: Result, other: Result, backend: str, against:
 def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | None = None,
             overrides: Iterable[str] = (), pairwise: bool = False, dt: float | None = None,
             progress: Callable[[str], None] | None = None, options: dict | None = None,
-            reference: Result | None = None, reuse_reference: bool = True) -> Comparison:
+            reference: Result | None = None, reuse_reference: bool = True, require: Sequence[str] = ()
+            ) -> Comparison:
     """Run a model on ``backends`` (default: all known) and compare each with the reference
     (and every pair when ``pairwise``).  ``overrides`` may be ``backend:path=value`` to perturb
-    one backend only.  A ``reference`` result already computed for the same model and dt is reused;
-    so is a cached one unless ``reuse_reference`` is False."""
-    backends = list(backends or available_backends())
+    one backend only.  ``dt`` (ms) overrides the model's time step (see :mod:`bridge.model.timestep`).
+    Backends in ``require`` are run too and must be compared (else the verdict is not ``AGREE``).
+    A ``reference`` result already computed for the same model and dt is reused; so is a cached one
+    unless ``reuse_reference`` is False.  An unknown backend name is a :class:`ModelError`."""
+    check_backend_names(backends or (), "backends", "compare()")
+    check_backend_names(require, "require", "compare()")
+    backends = list(dict.fromkeys([*(backends or available_backends()), *require]))
     if REFERENCE not in backends and reference is None:
         backends.insert(0, REFERENCE)
     common, specific = split_overrides(overrides, backends)
@@ -215,6 +308,11 @@ def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | 
     else:
         base = load(path_or_model, common)
         models = {b: load(path_or_model, common + specific[b]) if specific[b] else base for b in backends}
+    if dt is not None and dt != base.simulation.dt:  # judged at the step it runs at
+        rebuilt = {id(m): with_dt(m, dt) for m in models.values()}
+        base = with_dt(base, dt) if id(base) not in rebuilt else rebuilt[id(base)]
+        models = {b: rebuilt[id(m)] for b, m in models.items()}
+    check_tolerances(base)
     began = time.perf_counter()
     # each backend is judged as soon as it and the reference are in, while the others still run
     arrived: dict[str, Result] = {REFERENCE: reference} if reference is not None else {}
@@ -227,7 +325,7 @@ def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | 
                 if other != REFERENCE and other not in judged:
                     judged[other] = judge(base, arrived[REFERENCE], arrived[other], other)
 
-    results, unsupported, failed = run_backends(models, dt, progress=progress, options=options,
+    results, unsupported, failed = run_backends(models, progress=progress, options=options,
                                                 on_result=on_result, reuse_reference=reuse_reference)
     if reference is not None:
         results = {REFERENCE: reference, **results}
@@ -237,7 +335,8 @@ def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | 
         for i, a in enumerate(names):
             for b in names[i + 1:]:
                 checks += judge(base, results[a], results[b], b, against=a)
-    return Comparison(base, results, unsupported, failed, checks, time.perf_counter() - began, options=options or {})
+    return Comparison(base, results, unsupported, failed, checks, time.perf_counter() - began, options=options or {},
+                      required=tuple(require))
 
 
 def _reload(model: Model, overrides: list[str]) -> Model:
@@ -248,44 +347,62 @@ def _reload(model: Model, overrides: list[str]) -> Model:
 
 def convergence(comparison: Comparison, factors: Sequence[int] = (1, 2, 4),
                 progress: Callable[[str], None] | None = None, reuse_reference: bool = True) -> list[dict]:
-    """Rerun the non-reference backends and the reference at dt/f for each factor and report the
-    max error per analog observable and the observed order log2(e_k / e_{k+1}).
-
-    A backend whose error does not shrink (e_{k+1} > 0.75 e_k) while above 1e-9 of the signal's
-    range is flagged, even when it is within tolerance.
+    """Rerun the non-reference backends and the reference at dt/f for each factor and report, per
+    backend and analog observable, the max error against the reference at each dt, the observed
+    orders log2(e_k / e_{k+1}) and a status from :func:`convergence_status` (its round-off floor:
+    :data:`~.tolerances.SOLVER_RTOL` times max|x_ref|).  Progress lines of each rerun say its dt.
     """
     model = comparison.model
     backends = [b for b in comparison.results if b != REFERENCE]
+    steps_ms = [model.simulation.dt / f for f in factors]
     errors: dict[tuple[str, str], list[float]] = {}
-    ranges: dict[tuple[str, str], float] = {}
-    for factor in factors:
-        dt = model.simulation.dt / factor
+    magnitudes: dict[tuple[str, str], float] = {}
+    for dt, factor in zip(steps_ms, factors):
         if factor == 1:
             results = comparison.results
         else:
-            results, _, failed = run_backends({b: model for b in [REFERENCE] + backends}, dt=dt, progress=progress,
+            labelled = (lambda message, dt=dt: progress(f"dt = {dt:g} ms: {message}")) if progress else None
+            results, _, failed = run_backends({b: model for b in [REFERENCE] + backends}, dt=dt, progress=labelled,
                                               options=comparison.options, reuse_reference=reuse_reference)
             if REFERENCE not in results:
                 raise BackendFailure(f"reference failed at dt = {dt:g} ms: {failed.get(REFERENCE)}")
-        for backend in backends:
-            if backend not in results:
-                continue
-            for key in results[REFERENCE].signals:
-                if key not in results[backend].signals:
+        for key in results[REFERENCE].signals:
+            observable = f"{key[0]}.{key[1]}"
+            for backend in backends:
+                if key not in comparison.results[backend].signals:
                     continue
-                m, _, _ = analog_metrics(results[REFERENCE], results[backend], key)
-                errors.setdefault((backend, f"{key[0]}.{key[1]}"), []).append(m.max_abs)
-                ranges[(backend, f"{key[0]}.{key[1]}")] = m.reference_range
+                error = math.nan  # no result at this dt
+                if backend in results and key in results[backend].signals:
+                    m, _, _ = analog_metrics(results[REFERENCE], results[backend], key)
+                    error = m.max_abs
+                    magnitudes[(backend, observable)] = max(magnitudes.get((backend, observable), 0.0),
+                                                            m.reference_magnitude)
+                errors.setdefault((backend, observable), []).append(error)
     rows = []
     for (backend, observable), errs in errors.items():
-        floor = 1e-9 * max(ranges[(backend, observable)], 1e-300)
+        floor = SOLVER_RTOL * magnitudes.get((backend, observable), 0.0)
         orders = [math.log2(a / b) if a > 0 and b > 0 else float("nan") for a, b in zip(errs, errs[1:])]
-        flag = any(b > 0.75 * a and a > floor for a, b in zip(errs, errs[1:]))
-        rows.append({"backend": backend, "observable": observable,
-                     "dt_ms": [model.simulation.dt / f for f in factors][: len(errs)],
-                     "max_abs_error": errs, "orders": orders, "flag": flag})
+        status, flag = convergence_status(errs, floor)
+        rows.append({"backend": backend, "observable": observable, "dt_ms": steps_ms[: len(errs)],
+                     "max_abs_error": errs, "orders": orders, "round_off": floor, "status": status, "flag": flag})
     comparison.convergence = rows
     return rows
+
+
+def convergence_status(errors: Sequence[float], floor: float) -> tuple[str, bool]:
+    """Judge a series of max errors at decreasing dt: (status, flagged).
+
+    ``NOT CONVERGING`` (flagged) when an error above the round-off ``floor`` is more than 0.75 of
+    the one before (it does not shrink), ``no result at some dt`` (flagged) when a run is missing,
+    ``at round-off (≤ floor)`` when every error is at or below the floor (nothing to converge: said
+    explicitly, not passed silently), else ``converging``."""
+    if any(not math.isfinite(e) for e in errors):
+        return "no result at some dt", True
+    if all(e <= floor for e in errors):
+        return f"at round-off (≤ {floor:.3g})", False
+    if any(b > floor and b > 0.75 * a for a, b in zip(errors, errors[1:])):
+        return "NOT CONVERGING", True
+    return "converging", False
 
 
 def default_progress(message: str) -> None:

@@ -24,6 +24,8 @@ class AnalogMetrics:
     worst_index: int           # cell (or connection) index
     reference_range: float
     samples: int
+    reference_magnitude: float = 0.0   # max |x_ref|
+    excluded: int = 0                  # samples left out around spikes whose times differ
 
 
 def common_samples(a_times: np.ndarray, b_times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -34,22 +36,28 @@ def common_samples(a_times: np.ndarray, b_times: np.ndarray) -> tuple[np.ndarray
     return ia, ib
 
 
-def analog_metrics(reference: Result, other: Result, key: tuple[str, str], mask_after: dict[int, list] | None = None,
-                   settle: float = 0.0) -> tuple[AnalogMetrics, np.ndarray, np.ndarray]:
+def analog_metrics(reference: Result, other: Result, key: tuple[str, str],
+                   excluded: dict[int, list[tuple[float, float]]] | None = None
+                   ) -> tuple[AnalogMetrics, np.ndarray, np.ndarray]:
     """Compare one signal on the common sample times; returns (metrics, times, difference array).
 
-    ``mask_after`` maps a column to spike times after which ``settle`` ms are excluded.
+    ``excluded`` maps a column to time intervals ``[start, stop)`` (ms) whose samples are left out
+    (their difference counts as 0; see :func:`bridge.harness.compare.judge`).
     """
     ref, oth = reference.signals[key], other.signals[key]
     ia, ib = common_samples(ref.times, oth.times)
     columns = [oth.indices.index(i) for i in ref.indices]
     times = ref.times[ia]
     diff = oth.values[ib][:, columns] - ref.values[ia]
-    if mask_after and settle > 0:
+    left_out = 0
+    if excluded:
         diff = diff.copy()
-        for column, spike_times in mask_after.items():
-            for t in spike_times:
-                diff[(times >= t - 1e-9) & (times < t + settle), column] = 0.0
+        for column, intervals in excluded.items():
+            inside = np.zeros(len(times), dtype=bool)
+            for start, stop in intervals:
+                inside |= (times >= start - 1e-9) & (times < stop - 1e-9)
+            left_out += int(np.count_nonzero(inside))
+            diff[inside, column] = 0.0
     absdiff = np.abs(diff)
     flat = int(np.argmax(absdiff)) if absdiff.size else 0
     row, column = np.unravel_index(flat, absdiff.shape) if absdiff.size else (0, 0)
@@ -63,6 +71,8 @@ def analog_metrics(reference: Result, other: Result, key: tuple[str, str], mask_
         worst_index=int(ref.indices[column]) if ref.indices else 0,
         reference_range=span,
         samples=int(diff.shape[0]),
+        reference_magnitude=float(np.max(np.abs(ref.values))) if ref.values.size else 0.0,
+        excluded=left_out,
     ), times, diff
 
 
@@ -79,7 +89,9 @@ class SpikeMetrics:
     unmatched: int                      # spikes of either run with no partner within the window
     sttc: float                         # mean spike time tiling coefficient (1 = identical)
     van_rossum: float                   # mean van Rossum distance (tau = 10 ms)
-    mismatched: dict[int, list] = field(default_factory=dict)  # cell -> times of spikes that differ
+    #: cell -> (earlier, later) spike times (ms) of each matched pair whose times differ, and
+    #: (t, t) for each unmatched spike
+    mismatched: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
 
 
 def match_spikes(a: np.ndarray, b: np.ndarray, window: float) -> tuple[list[tuple[float, float]], list[float]]:
@@ -112,13 +124,13 @@ def spike_metrics(reference: Result, other: Result, population: str, window: flo
     ref_trains, oth_trains = reference.spikes(population), other.spikes(population)
     worst = (0.0, float("nan"), 0)
     unmatched, sttcs, distances, max_count = 0, [], [], 0
-    mismatched: dict[int, list] = {}
+    mismatched: dict[int, list[tuple[float, float]]] = {}
     for index, (a, b) in enumerate(zip(ref_trains, oth_trains)):
         a, b = np.sort(np.asarray(a, dtype=float)), np.sort(np.asarray(b, dtype=float))
         max_count = max(max_count, abs(len(a) - len(b)))
         pairs, unpaired = match_spikes(a, b, window)
         unmatched += len(unpaired)
-        differing = [min(x, y) for x, y in pairs if abs(x - y) > 1e-9] + list(unpaired)
+        differing = [(min(x, y), max(x, y)) for x, y in pairs if abs(x - y) > 1e-9] + [(t, t) for t in unpaired]
         if differing:
             mismatched[index] = differing
         for x, y in pairs:
@@ -171,7 +183,8 @@ def event_amplitudes(result: Result, model: Model, projection_name: str, referen
     if cell not in sig.indices:
         return None
     values = sig.values[:, sig.indices.index(cell)]
-    arrivals = np.asarray(reference_spikes[projection.source], dtype=float) + projection.delay
+    # several spikes on one grid point arrive together: one jump
+    arrivals = np.unique(np.asarray(reference_spikes[projection.source], dtype=float)) + projection.delay
     index = np.round(arrivals / dt).astype(int) - 1  # sample k is at (k+1)*dt
     keep = (index >= 1) & (index < len(values))
     index = index[keep]

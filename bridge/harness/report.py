@@ -2,13 +2,14 @@
 
 ``report.json`` schema (version 1)::
 
-    {"schema": 1, "model": str, "source": str, "passed": bool, "wall_s": float,
+    {"schema": 1, "model": str, "source": str, "passed": bool, "verdict": str, "exit_code": int,
+     "explanation": [str], "required": [str], "wall_s": float,
      "backends": {name: {"status": "ok" | "unsupported" | "failed", "reason": str,
                          "version": str, "setup_s": float, "simulate_s": float}},
      "checks": [{"backend", "against", "observable", "kind", "passed", "worst", "limit", "unit",
                  "worst_time_ms", "worst_index", "note", "metrics": {...}}],
      "convergence": [{"backend", "observable", "dt_ms": [...], "max_abs_error": [...],
-                      "orders": [...], "flag": bool}],
+                      "orders": [...], "round_off": float, "status": str, "flag": bool}],
      "plots": [file names]}
 """
 from __future__ import annotations
@@ -27,8 +28,7 @@ SCHEMA_VERSION = 1
 
 def table(comparison: Comparison) -> str:
     """The terminal summary: one line per backend x observable."""
-    lines = [f"{comparison.model.name}: {'AGREE' if comparison.passed else 'DISAGREE'} "
-             f"({comparison.wall_s:.1f} s)"]
+    lines = [f"{comparison.model.name}: {comparison.verdict} ({comparison.wall_s:.1f} s)"]
     header = f"  {'backend':<10} {'vs':<10} {'observable':<22} {'kind':<7} {'worst':>11} {'limit':>11} unit  where            result"
     lines.append(header)
     for c in comparison.checks:
@@ -39,11 +39,15 @@ def table(comparison: Comparison) -> str:
         lines.append(f"  {name:<10} unsupported: {reason}")
     for name, message in comparison.failed.items():
         lines.append(f"  {name:<10} FAILED: {message.splitlines()[0]}")
+    if comparison.convergence:
+        steps = max((row["dt_ms"] for row in comparison.convergence), key=len)
+        lines.append(f"  convergence: max |error| vs the reference at dt = {', '.join(f'{s:g}' for s in steps)} ms")
     for row in comparison.convergence:
-        errs = ", ".join(_num(e) for e in row["max_abs_error"])
+        errs = ", ".join(f"dt {s:g}: {_num(e)}" for s, e in zip(row["dt_ms"], row["max_abs_error"]))
         orders = ", ".join(f"{o:.2f}" for o in row["orders"])
         lines.append(f"  convergence {row['backend']:<8} {row['observable']:<20} errors [{errs}] "
-                     f"orders [{orders}]{'  NOT CONVERGING' if row['flag'] else ''}")
+                     f"orders [{orders}]  {row['status']}")
+    lines += [f"  {reason}" for reason in comparison.explanation()]
     return "\n".join(lines)
 
 
@@ -63,6 +67,10 @@ def to_json(comparison: Comparison, plots: list[str] | None = None) -> dict:
         "model": comparison.model.name,
         "source": comparison.model.source,
         "passed": comparison.passed,
+        "verdict": comparison.verdict,
+        "exit_code": comparison.exit_code,
+        "explanation": comparison.explanation(),
+        "required": list(comparison.required),
         "wall_s": comparison.wall_s,
         "backends": backends,
         "checks": [{"backend": c.backend, "against": c.against, "observable": c.observable, "kind": c.kind,

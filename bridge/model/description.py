@@ -12,6 +12,7 @@ import numpy as np
 
 from .reactions import ReactionNetwork
 
+from ..timegrid import grid_times
 from ..catalog.base import NeuronType, StimulusType, SynapseType
 from ..catalog.stimuli import STIMULI
 
@@ -159,9 +160,11 @@ class Model:
         return self.stimuli[name].size
 
     def sample_times(self, recording: Recording) -> np.ndarray:
-        """Recording sample times (ms): interval, 2*interval, ..., up to the duration."""
+        """Recording sample times (ms): interval, 2*interval, ..., up to the duration (grid times,
+        see :mod:`bridge.timegrid`)."""
         n = steps(self.simulation.duration, recording.interval)
-        return np.arange(1, n + 1) * recording.interval
+        every = steps(recording.interval, self.simulation.dt)
+        return grid_times(np.arange(1, n + 1) * every, self.simulation.dt)
 
     def spike_sources(self) -> dict[str, Stimulus]:
         return {k: s for k, s in self.stimuli.items() if s.stimulus_type.spike_source}

@@ -18,6 +18,7 @@ from ..catalog import STIMULI, names
 from ..catalog.base import NeuronType, SynapseType
 from ..documents import load_yaml, read_document
 from ..errors import ModelError
+from ..timegrid import grid_times
 from .checker import GRID_EPS, Checker
 from .description import (Model, Population, Projection, Recording, Simulation, Stimulus,
                           Synapse, steps)
@@ -221,7 +222,7 @@ def _explicit_trains(times: Any, dt: float, path: str, check: Checker) -> list[n
 def round_up_to_grid(times_ms: np.ndarray, dt: float) -> np.ndarray:
     """Round spike times up to the next grid point (a time on the grid stays), never below dt."""
     k = np.ceil(np.asarray(times_ms) / dt - GRID_EPS)
-    return np.maximum(k, 1) * dt
+    return grid_times(np.maximum(k, 1), dt)
 
 
 def poisson_trains(name: str, size: int, rate_hz: float, start: float, stop: float, dt: float,

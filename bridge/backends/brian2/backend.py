@@ -9,7 +9,7 @@ from ...result import Result
 from ..base import Backend
 from ...cache import cache_dir, content_hash
 from .device import TARGETS, configure
-from .network import Brian2Network, max_multiplicity
+from .network import Brian2Network
 
 
 class Brian2Backend(Backend):
@@ -20,7 +20,8 @@ class Brian2Backend(Backend):
 
     #: code-generation target: numpy, cython or cpp_standalone
     target: str = "cython"
-    #: Brian2 integration method for every group (None: exact for linear types, else rk4)
+    #: Brian2 integration method for every group (None: exact for linear types, else rk4; located
+    #: threshold types always use their own, see :func:`.codegen.located_state_update`)
     method: str | None = None
 
     @classmethod
@@ -44,13 +45,12 @@ class Brian2Backend(Backend):
             if self.method not in StateUpdateMethod.stateupdaters:
                 known = ", ".join(sorted(StateUpdateMethod.stateupdaters))
                 raise UnsupportedError(self.name, f"integration method {self.method!r} (known: {known})")
-        for projection in model.projections.values():
-            source = model.stimuli.get(projection.source)
-            kind = projection.synapse.synapse_type
-            if source is not None and kind.name != "static" and max_multiplicity(source.trains) > 1:
-                raise UnsupportedError(self.name, f"projection {projection.name}: a spike train of "
-                                       f"{source.name} has two spikes in one time step, which a "
-                                       f"{kind.name} synapse would have to process one after the other")
+            located = sorted({p.type for p in model.populations.values()
+                              if p.neuron_type.threshold_detection == "located" and p.neuron_type.threshold})
+            if located:
+                raise UnsupportedError(self.name, f"integration method {self.method!r} for {', '.join(located)} "
+                                       "(located thresholds are integrated by bridge's own Runge–Kutta sub-steps, "
+                                       "which locate the crossing)")
 
     def run(self, model: Model) -> Result:
         import brian2 as b2

@@ -192,21 +192,66 @@ def neuron_equations(neuron: NeuronType, external_currents: Sequence[str] = (),
                                         + list(dc_masks)))
     if neuron.emits:
         lines.append("last_emit : second")
-    if located_probes(neuron):
-        lines.extend([f"{STEP_START} : 1", f"{STEP_END} : 1"])
+    lines.extend(f"{copy} : 1" for copy in located_probe_variables(neuron))
     return "\n".join(lines)
 
 
-STEP_START, STEP_END = "V_step_start", "V_step_end"
-"""Per-cell copies of the membrane potential at the start of the step and at its end before
-synaptic delivery (``located`` types)."""
+LOCATED_SUBSTEPS = 10
+"""Runge–Kutta sub-steps per time step of ``located`` threshold types (as NEURON's mechanisms): their
+divergent upswing needs steps shorter than dt (:func:`located_state_update`)."""
+LOCATED_BISECTIONS = 12
+"""Bisection steps locating a crossing inside its sub-step: to dt/(10*2**12) (2.4e-6 ms at 0.1 ms)."""
+REMAINDER_SUBSTEPS = 2
+"""Runge–Kutta sub-steps from the located reset to the end of the step."""
+SUBSTEP = "located_substep"
+"""Per-cell index of the sub-step in which ``V`` first reached the cut-off in the last step."""
 
 
-def located_probes(neuron: NeuronType) -> dict[str, str]:
-    """``{Brian2 schedule slot: code}`` recording :data:`STEP_START` / :data:`STEP_END`."""
+def substep_start(name: str) -> str:
+    """Per-cell copy of state ``name`` at the start of the sub-step in which ``V`` crossed."""
+    return f"{name}_substep_start"
+
+
+def step_end(name: str) -> str:
+    """Per-cell copy of state ``name`` at the end of the step, before synaptic delivery."""
+    return f"{name}_step_end"
+
+
+def located_probe_variables(neuron: NeuronType) -> list[str]:
+    """Per-cell variables :func:`located_state_update` writes for :func:`located_reset` (none for
+    other types)."""
     if _located_cut(neuron) is None:
-        return {}
-    return {"before_groups": f"{STEP_START} = {neuron.membrane}", "before_synapses": f"{STEP_END} = {neuron.membrane}"}
+        return []
+    return [copy(name) for copy in (substep_start, step_end) for name in neuron.equations] + [SUBSTEP]
+
+
+def located_state_update(neuron: NeuronType) -> str:
+    """Brian2 abstract code integrating a ``located`` threshold type over one step: classical
+    Runge–Kutta in :data:`LOCATED_SUBSTEPS` sub-steps (right-hand sides with ``V`` capped at the
+    cut-off, :func:`located_cap`), recording for :func:`located_reset` the first sub-step whose end
+    is at the cut-off (:data:`SUBSTEP`, its start state :func:`substep_start`; the last one when
+    none is) and the step-end state before synaptic delivery (:func:`step_end`).  As in Brian2's own
+    methods for ``unless refractory`` equations, a clamped variable's derivative is multiplied by
+    ``int(not_refractory)`` (and Brian2 writes it only while the cell is not refractory)."""
+    cut, v, m = _located_cut(neuron), neuron.membrane, LOCATED_SUBSTEPS
+    names = list(neuron.equations)
+    state = {n: n for n in names}
+    held = {n: "(1 - int(not_refractory))" for n in neuron.clamped} if refractory_period(neuron) else {}
+    lines = [f"_found0 = 0.0*{v}"]
+    chosen: dict[str, list[str]] = {n: [] for n in names}
+    index = []
+    for i in range(m):
+        lines += _runge_kutta(neuron, state, f"dt/ms/{m}", f"_sub{i}_", f"_s{i}", hold=held)
+        lines += [f"_first{i} = int(_sub{i}_{v} >= {cut})*(1 - _found{i})", f"_found{i + 1} = _found{i} + _first{i}"]
+        weight = f"_first{i}" if i < m - 1 else f"(_first{i} + 1 - _found{m})"
+        for n in names:
+            chosen[n].append(f"{weight}*{state[n]}")
+        index.append(f"{weight}*{i}")
+        state = {n: f"_sub{i}_{n}" for n in names}
+    lines += [f"{substep_start(n)} = " + " + ".join(chosen[n]) for n in names]
+    lines += [f"{SUBSTEP} = " + " + ".join(index)]
+    lines += [f"{step_end(n)} = {state[n]}" for n in names] + [f"{n} = {state[n]}" for n in names]
+    return "\n".join(lines)
 
 
 def _located_cut(neuron: NeuronType) -> str | None:
@@ -239,13 +284,13 @@ def threshold_condition(neuron: NeuronType) -> str | None:
 
 
 def reset_code(neuron: NeuronType, emit_rule: Statements = ()) -> str:
-    """Reset statements, followed by the neuron's own emission rule (``lif_tum_2000``).
+    """Reset statements (for ``located`` types: :func:`located_reset`), followed by the neuron's own
+    emission rule (``lif_tum_2000``).
 
     The emission rule sees ``h`` = ms since the neuron's previous emission (since 0 at the first)
     and ``first`` = 0, as in the reference; Brian2's reset runs at clock ``t`` = spike time - dt.
     """
-    before, after = located_remainder(neuron)
-    lines = before + statements(neuron.reset) + after
+    lines = located_reset(neuron) or statements(neuron.reset)
     if neuron.emits:
         rename = {"h": "_h", "first": "0.0", "efficacy": "_efficacy"}
         lines.append("_h = (t + dt - last_emit)/ms")
@@ -254,34 +299,90 @@ def reset_code(neuron: NeuronType, emit_rule: Statements = ()) -> str:
     return "\n".join(lines)
 
 
-def located_remainder(neuron: NeuronType) -> tuple[list[str], list[str]]:
-    """Code around a ``located`` reset at the end of the step (before it, after it) that accounts
-    for the part of the step after the crossing, where the reference follows the reset state.
+def located_reset(neuron: NeuronType) -> list[str]:
+    """Reset code of a ``located`` threshold type (empty for other types): the reference's reset at
+    the crossing inside the step.
 
-    The crossing is placed by linear interpolation of ``V`` between :data:`STEP_START` and
-    :data:`STEP_END` (the step-end value before synaptic delivery, so that a crossing caused by a
-    delivered jump gets no remainder, like the reference's grid test).  Over the remainder ``r*dt``
-    a variable the reset overwrites (``V = V_reset``) advances by one Euler step from the reset
-    state; every other variable, already integrated over the whole step, is corrected by
-    ``r*dt*(f(reset state) - f(unreset state))`` (zero for one the reset does not affect, such as a
-    synaptic current).  Clamped variables stay put when the type has a refractory period.
-    Empty for other types.
+    Brian2 tests the threshold at the grid, after the step and the synaptic delivery.  When ``V``
+    had reached the cut-off before the delivery (its step-end copy), the crossing is located as
+    NEURON's mechanisms do: bisection (:data:`LOCATED_BISECTIONS` steps) on the length of one
+    Runge–Kutta step from the start of the sub-step in which it crossed (recorded by
+    :func:`located_state_update`); the reset is applied to the state there, the rest of the step is
+    integrated from the reset state in :data:`REMAINDER_SUBSTEPS` equal sub-steps (clamped variables
+    held when the type has a refractory period), and the jumps delivered at the step end are added
+    again.  A crossing caused by the delivered jump alone is reset at the grid, like the reference's
+    grid test.  Every temporary is assigned once (Brian2's numpy target aliases a temporary copied
+    from another and updated in place).
     """
     cut = _located_cut(neuron)
     if cut is None:
-        return [], []
-    rename = located_cap(neuron)
-    frozen = f"(1 - int({neuron.refractory} > 0))" if neuron.refractory else "1"
-    overwritten = {variable for variable, expression in neuron.reset
-                   if not rule_uses(((variable, expression),), variable)}
-    before = [f"_r = clip(({STEP_END} - {cut})/({STEP_END} - {STEP_START} + int({STEP_END} <= {STEP_START})), 0, 1)"]
-    before.extend(f"_f0_{name} = {translate(rhs, rename)}" for name, rhs in neuron.equations.items())
-    after = [f"_f1_{name} = {translate(rhs, rename)}" for name, rhs in neuron.equations.items()]
-    for name in neuron.equations:
-        hold = frozen if name in neuron.clamped else "1"
-        change = f"_f1_{name}" if name in overwritten else f"(_f1_{name} - _f0_{name})"
-        after.append(f"{name} = {name} + {hold}*_r*dt/ms*{change}")
-    return before, after
+        return []
+    names, v, m = list(neuron.equations), neuron.membrane, LOCATED_SUBSTEPS
+    start = {n: substep_start(n) for n in names}
+    h = f"dt/ms/{m}"  # sub-step length (ms)
+    # the bracket [_lo, _hi] (fractions of the sub-step) is written as per-cell values, not scalars
+    lines = [f"_inside = int({step_end(v)} >= {cut})", "_lo0 = 0.0*_inside", "_hi0 = 1.0 + _lo0"]
+    lines += _derivatives(neuron, start, "_f0_")  # the first stage of every trial step
+    for i in range(LOCATED_BISECTIONS):
+        lines.append(f"_mid{i} = 0.5*(_lo{i} + _hi{i})")
+        lines += _runge_kutta(neuron, start, f"_mid{i}*{h}", f"_try{i}_", f"_b{i}", only=v, first="_f0_")
+        lines += [f"_above{i} = int(_try{i}_{v} >= {cut})",
+                  f"_hi{i + 1} = _above{i}*_mid{i} + (1 - _above{i})*_hi{i}",
+                  f"_lo{i + 1} = _above{i}*_lo{i} + (1 - _above{i})*_mid{i}"]
+    crossing = f"_hi{LOCATED_BISECTIONS}"
+    lines += _runge_kutta(neuron, start, f"{crossing}*{h}", "_cross_", "_c")
+    reset_lines, state = _reset_into(neuron, {n: f"_cross_{n}" for n in names}, "_reset_")
+    r = REMAINDER_SUBSTEPS
+    lines += reset_lines + [f"_rest = (1 - ({SUBSTEP} + {crossing})/{m})*dt/ms/{r}"]  # ms per sub-step
+    held = {n: f"int({neuron.refractory} > 0)" for n in neuron.clamped} if neuron.refractory else {}
+    for i in range(r):
+        lines += _runge_kutta(neuron, state, "_rest", f"_rest{i}_", f"_r{i}", hold=held)
+        state = {n: f"_rest{i}_{n}" for n in names}
+    grid_lines, grid = _reset_into(neuron, {n: n for n in names}, "_grid_")
+    lines += grid_lines
+    lines += [f"{n} = _inside*({state[n]} + {n} - {step_end(n)}) + (1 - _inside)*{grid[n]}" for n in names]
+    return lines
+
+
+def _reset_into(neuron: NeuronType, state: Mapping[str, str], prefix: str) -> tuple[list[str], dict[str, str]]:
+    """The reset statements applied to ``state`` (name -> expression), each result a new temporary
+    ``{prefix}{name}{i}`` (never reassigned: Brian2's numpy target aliases a temporary copied from
+    another and updated in place); returns the lines and the reset state (name -> expression)."""
+    current, lines = dict(state), []
+    for i, (variable, expression) in enumerate(neuron.reset):
+        target = f"{prefix}{variable}{i}"
+        lines.append(f"{target} = {translate(expression, current)}")
+        current[variable] = target
+    return lines, current
+
+
+def _runge_kutta(neuron: NeuronType, state: Mapping[str, str], h: str, prefix: str, stages: str,
+                 only: str | None = None, hold: Mapping[str, str] | None = None, first: str | None = None
+                 ) -> list[str]:
+    """Lines of one classical Runge–Kutta step of length ``h`` (ms, an expression) of the neuron's
+    equations from ``state`` (name -> expression) into ``{prefix}{name}`` (only ``only`` when given),
+    stage derivatives in ``{stages}k2_{name}`` etc.; a derivative is multiplied by ``1 - hold[name]``
+    (a held variable stays put).  ``first``: prefix of derivatives at ``state`` already computed."""
+    names = list(neuron.equations)
+    k1, k2, k3, k4 = first or f"{stages}k1_", f"{stages}k2_", f"{stages}k3_", f"{stages}k4_"
+    lines = [] if first else _derivatives(neuron, state, k1, hold)
+    lines += _derivatives(neuron, {n: f"({state[n]} + 0.5*{h}*{k1}{n})" for n in names}, k2, hold)
+    lines += _derivatives(neuron, {n: f"({state[n]} + 0.5*{h}*{k2}{n})" for n in names}, k3, hold)
+    lines += _derivatives(neuron, {n: f"({state[n]} + {h}*{k3}{n})" for n in names}, k4, hold)
+    for n in ([only] if only else names):
+        lines.append(f"{prefix}{n} = {state[n]} + {h}/6*({k1}{n} + 2*{k2}{n} + 2*{k3}{n} + {k4}{n})")
+    return lines
+
+
+def _derivatives(neuron: NeuronType, state: Mapping[str, str], prefix: str,
+                 hold: Mapping[str, str] | None = None) -> list[str]:
+    """Lines ``{prefix}{name} = dname/dt`` (per ms) at ``state`` (name -> expression), ``V`` capped at
+    the cut-off, held variables' derivatives zero."""
+    hold = hold or {}
+    cut = _located_cut(neuron)
+    rename = {**state, **({neuron.membrane: f"clip({state[neuron.membrane]}, -inf, {cut})"} if cut else {})}
+    return [f"{prefix}{n} = " + (f"(1 - {hold[n]})*" if n in hold else "")
+            + f"({translate(rhs, rename)})" for n, rhs in neuron.equations.items()]
 
 
 def refractory_period(neuron: NeuronType) -> str | None:

@@ -1,5 +1,6 @@
 """Integration methods: Brian2's ``exact`` for linear types (its SymPy solution cached on disk), ``rk4``
-otherwise."""
+otherwise; ``located`` threshold types get bridge's own Runge–Kutta in sub-steps
+(:func:`.codegen.located_state_update`)."""
 from __future__ import annotations
 
 import os
@@ -9,6 +10,8 @@ from ...cache import cache_dir, content_hash
 
 LINEAR_METHOD = "exact"
 NONLINEAR_METHOD = "rk4"
+LOCATED_METHOD = "rk4_substeps"
+"""Name (in results' metadata) of the method of ``located`` threshold types (:class:`GeneratedCode`)."""
 
 
 class CachedMethod:
@@ -48,6 +51,28 @@ class CachedMethod:
         return code
 
 
-def integrator(method: str) -> Any:
-    """What Brian2 gets as ``method``: the disk-cached ``exact`` solver, or the method name."""
+class GeneratedCode:
+    """A Brian2 integration method whose abstract code bridge generated itself (from the catalog),
+    so Brian2 spends no SymPy work on it: the call ignores Brian2's equations."""
+
+    def __init__(self, code: str):
+        self.code = code
+        self.__name__ = LOCATED_METHOD
+
+    def __call__(self, equations: Any, variables: dict[str, Any] | None = None,
+                 method_options: dict[str, Any] | None = None) -> str:
+        return self.code
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GeneratedCode) and other.code == self.code
+
+    def __hash__(self) -> int:
+        return hash(self.code)
+
+
+def integrator(method: str, located_code: str | None = None) -> Any:
+    """What Brian2 gets as ``method``: the disk-cached ``exact`` solver, the generated code of a
+    ``located`` type (``located_code``, for :data:`LOCATED_METHOD`), or the method name."""
+    if method == LOCATED_METHOD:
+        return GeneratedCode(located_code or "")
     return CachedMethod(method) if method == LINEAR_METHOD else method

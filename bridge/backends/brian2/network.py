@@ -11,12 +11,15 @@ import numpy as np
 from ...catalog.base import NeuronType, SynapseType
 from ...model import Model, Population, Projection, Recording, steps
 from ...result import Result, Signal, split_spikes
+from ...timegrid import rank_in_runs, to_grid
 from . import codegen as gen
-from .methods import LINEAR_METHOD, NONLINEAR_METHOD, integrator
+from .methods import LINEAR_METHOD, LOCATED_METHOD, NONLINEAR_METHOD, integrator
 
 SCHEDULE = ["start", "groups", "synapses", "thresholds", "resets", "end"]
 CONNECT_CHUNK = 1 << 21
 """Connections per ``Synapses.connect`` call (see :meth:`Brian2Network._connect`)."""
+CONNECTION_INDEX = "connection_syn"
+"""Per-synapse index of its connection in a shared-state group (see :meth:`Brian2Network._shared_state`)."""
 
 
 def max_multiplicity(trains: list[np.ndarray]) -> int:
@@ -103,12 +106,17 @@ class Brian2Network:
                     f"I_{projection.name}{half}" for half in gen.COUPLING_HALVES)
         return currents
 
-    def _method(self, linear: bool) -> str:
+    def _method(self, linear: bool, located: bool = False) -> str:
+        """Integration method: ``located`` threshold types always get their own (see
+        :func:`.codegen.located_state_update`; the backend refuses a method override for them)."""
+        if located:
+            return LOCATED_METHOD
         return self.method_override or (LINEAR_METHOD if linear else NONLINEAR_METHOD)
 
     def _neuron_group(self, members: list[Population], currents: list[str]) -> list[Any]:
         b2, kind = self.b2, members[0].neuron_type
-        method = self._method(kind.linear and not currents)
+        located = bool(gen.located_probe_variables(kind))
+        method = self._method(kind.linear and not currents, located)
         size = sum(p.size for p in members)
         profiles: dict[str, np.ndarray] = {}
         masks: dict[str, np.ndarray] = {}
@@ -131,7 +139,8 @@ class Brian2Network:
         namespace.update(constants)
         name = "pop_" + _joined([p.name for p in members])
         group = b2.NeuronGroup(size, gen.neuron_equations(kind, currents, [f"dcmask_{n}" for n in masks], constants),
-                               method=integrator(method), name=name, namespace=namespace, **options)
+                               method=integrator(method, gen.located_state_update(kind) if located else None),
+                               name=name, namespace=namespace, **options)
         parameters = {k: v for k, v in first.parameters.items() if k not in constants}
         values: dict[str, Any] = {**parameters, **{c: 0.0 for c in currents}, "I_dc": 0.0,
                                   **{f"dcmask_{n}": mask for n, mask in masks.items()}}
@@ -139,15 +148,15 @@ class Brian2Network:
         values.update(initial)
         if kind.emits:
             values["last_emit"] = 0.0 * b2.ms
-        if gen.located_probes(kind):
-            values.update({gen.STEP_START: initial[kind.membrane], gen.STEP_END: initial[kind.membrane]})
+        for name in kind.equations if located else ():
+            values.update({gen.substep_start(name): initial[name], gen.step_end(name): initial[name]})
+        if located:
+            values[gen.SUBSTEP] = 0.0
         for variable, value in values.items():
             setattr(group, variable, value)
         if profiles:
             code = "I_dc = " + " + ".join(f"dc_{n}(t)*dcmask_{n}" for n in profiles)
             group.run_regularly(code, when="before_groups", name=f"dc_{name}")
-        for slot, code in gen.located_probes(kind).items():
-            group.run_regularly(code, when=slot, name=f"{slot}_{name}")
         offset = 0
         for population in members:
             self.placement[population.name] = (group, offset)
@@ -189,10 +198,9 @@ class Brian2Network:
             tick = np.rint(np.concatenate([np.asarray(t, dtype=float) for t in trains] or [np.empty(0)])
                            / self.dt).astype(np.int32)
             if layers > 1:
-                position = np.arange(len(tick))
                 new_run = np.ones(len(tick), dtype=bool)
                 new_run[1:] = (index[1:] != index[:-1]) | (tick[1:] != tick[:-1])
-                layer = position - np.maximum.accumulate(np.where(new_run, position, 0))
+                layer = rank_in_runs(new_run)
                 index = index + (layer * size).astype(np.int32)
             index += np.int32(offset)
             indices.append(index)
@@ -306,7 +314,14 @@ class Brian2Network:
                                       keep_states=recorded)
 
     def _event_projection(self, projections: list[Projection]) -> list[Any]:
-        """Event synapses of one or more merged projections (same code; see _projection_sets)."""
+        """Event synapses of one or more merged projections (same code; see _projection_sets).
+
+        When a spike source has several spikes of one train on one grid point (its ``layers``
+        copies, see :meth:`_spike_sources`) and the synapse keeps state, the copies of a connection
+        must act on one state in turn: that state then lives in a per-connection ``NeuronGroup``
+        which every copy links to (:meth:`_shared_state`), and Brian2 runs their ``on_pre`` one after
+        the other (a loop over the events of the step; the numpy target falls back to a loop for
+        such repeated indices)."""
         b2 = self.b2
         first = projections[0]
         code = self._event_code(first)
@@ -315,23 +330,51 @@ class Brian2Network:
         target = ends[0][1] if len(projections) > 1 else self.groups[first.target]
         target_offset = 0 if len(projections) > 1 else self.placement[first.target][1]
         name = "proj_" + _joined([p.name for p in projections])
-        synapses = b2.Synapses(source, target, model=code.model, on_pre=code.on_pre,
+        layers = [self.sources[p.source][2] if p.source in self.sources else 1 for p in projections]
+        shared = _mutable_variables(code.model) if max(layers) > 1 else {}
+        model = code.model if not shared else "\n".join(
+            [f"{line} (linked)" if line.split(" : ")[0] in shared else line for line in code.model.splitlines()]
+            + [f"{CONNECTION_INDEX} : integer (constant)"])
+        synapses = b2.Synapses(source, target, model=model, on_pre=code.on_pre,
                                delay=(first.delay - self.dt) * b2.ms, name=name, namespace=code.namespace)
         self._connect(synapses, [e[2] for e in ends], target_offset)
-        counts = [len(p.pairs) * (self.sources[p.source][2] if p.source in self.sources else 1) for p in projections]
+        pairs = [len(p.pairs) for p in projections]
+        owner = self._shared_state(name, shared, synapses, pairs, layers) if shared else synapses
         for variable in code.values:
             per_member = [self._event_code(p).values[variable] for p in projections] if len(projections) > 1 \
                 else [code.values[variable]]
-            setattr(synapses, variable, _concatenated_values(per_member, counts))
+            if variable in shared:  # one value per connection, in the shared-state group
+                setattr(owner, variable, _concatenated_values(per_member, pairs))
+            else:                   # one value per synapse: connections repeated over the layers
+                setattr(synapses, variable, _concatenated_values(per_member, [n * k for n, k in zip(pairs, layers)]))
         if code.clock == "arrival":
-            setattr(synapses, gen.syn("t_last"), (first.delay - self.dt) * b2.ms)
+            setattr(owner, gen.syn("t_last"), (first.delay - self.dt) * b2.ms)
         elif code.clock == "sentinel":
-            setattr(synapses, gen.syn("t_last"), gen.FIRST_SENTINEL * b2.second)
+            setattr(owner, gen.syn("t_last"), gen.FIRST_SENTINEL * b2.second)
         for projection in projections:
             self.synapses[projection.name] = synapses
             if self.release_model_arrays:
                 projection.release_pairs()
-        return [synapses]
+        return [synapses] + ([owner] if shared else [])
+
+    def _shared_state(self, name: str, shared: dict[str, str], synapses: Any, pairs: list[int],
+                      layers: list[int]) -> Any:
+        """A ``NeuronGroup`` with one element per connection holding the ``shared`` variables
+        (name -> Brian2 unit), linked from ``synapses``, whose synapses are the connections of each
+        member projection (``pairs[k]`` of them) repeated over its ``layers[k]`` source copies."""
+        b2 = self.b2
+        # the copies of one connection act on one state in turn, on purpose: Brian2's warning that the
+        # outcome of such code may depend on the order of execution does not apply
+        b2.BrianLogger.suppress_hierarchy("brian2.codegen.generators.base")
+        holder = b2.NeuronGroup(sum(pairs), "\n".join(f"{v} : {unit}" for v, unit in shared.items()),
+                                name=f"state_{name}")
+        offsets = np.cumsum([0] + pairs[:-1])
+        index = np.concatenate([np.tile(np.arange(n, dtype=np.int32) + np.int32(offset), k)
+                                for n, k, offset in zip(pairs, layers, offsets)])
+        setattr(synapses, CONNECTION_INDEX, index)
+        for variable in shared:
+            setattr(synapses, variable, b2.linked_var(holder, variable, index=CONNECTION_INDEX))
+        return holder
 
     def _continuous_projection(self, projection: Projection, kind: SynapseType) -> list[Any]:
         """Continuous synapse (kinetic NMDA): clock-driven states, pulse on arrival, summed current."""
@@ -340,7 +383,10 @@ class Brian2Network:
         parameters = dict(projection.synapse.parameters)
         method = self._method(False)
         self.methods[projection.name] = method
-        source, _, part = self._endpoints(projection)
+        source, _, (chunk, _, per_layer) = self._endpoints(projection)
+        # further spikes of a train on the same grid point restart the transmitter pulse at the same
+        # time, which changes nothing: only the first copy of the source is connected
+        part = (chunk, per_layer, per_layer)
         everything = {**parameters, "weight": projection.weight}
         constants = {name: gen.uniform(value) for name, value in everything.items() if gen.uniform(value) is not None}
         synapses = b2.Synapses(
@@ -490,6 +536,17 @@ def _concatenated_values(values: list[Any], sizes: list[int]) -> Any:
     return np.concatenate(parts)
 
 
+def _mutable_variables(model: str) -> dict[str, str]:
+    """Per-connection variables of generated synapse ``model`` code that ``on_pre`` changes (declared
+    without ``(constant)``): name -> Brian2 unit."""
+    found = {}
+    for line in model.splitlines():
+        name, _, rest = line.partition(" : ")
+        if rest and "(constant)" not in rest:
+            found[name.strip()] = rest.strip()
+    return found
+
+
 def _spiking_options(kind: NeuronType) -> dict[str, Any]:
     """NeuronGroup keywords for threshold, reset (with an ``emits`` rule) and refractoriness."""
     if kind.threshold is None:
@@ -515,7 +572,7 @@ def _rows_at(times: np.ndarray, wanted: np.ndarray, dt: float) -> np.ndarray:
 
 def _spike_trains(times: np.ndarray, cells: np.ndarray, size: int, duration: float, dt: float) -> list[np.ndarray]:
     """One sorted array of bridge spike times (ms, on the grid, <= duration) per cell."""
-    times = np.rint(times / dt) * dt
+    times = to_grid(times, dt)
     keep = times <= duration + 1e-9 * dt
     return split_spikes(times[keep], cells[keep], size)
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from ...model import Model, Population, Projection, Recording, Stimulus, steps
 from ...result import Result, Signal, split_spikes
+from ...timegrid import grid_times, to_grid
 from .mapping import (CONNECT_CHUNK, TUM_MODEL, TUM_RECEPTOR, dc_edges, is_tum_projection, native, nest_parameters,
                       quirks, tics_per_ms)
 
@@ -77,7 +78,7 @@ class NestNetwork:
 
     def _create_spike_source(self, stimulus: Stimulus) -> np.ndarray:
         """One spike_train_injector per train; times on the grid (ms)."""
-        params = [{"spike_times": np.round(np.asarray(train) / self.dt) * self.dt} for train in stimulus.trains]
+        params = [{"spike_times": to_grid(train, self.dt)} for train in stimulus.trains]
         nodes = self.nest.Create(native(stimulus.stimulus_type).model, len(params), params=params)
         return np.asarray(nodes.tolist(), dtype=int)
 
@@ -189,7 +190,7 @@ class NestNetwork:
         """Spike times (ms) per cell from a recorder in steps, up to the duration."""
         events = recorder.events
         senders = np.asarray(events["senders"], dtype=int)
-        times = np.asarray(events["times"], dtype=float) * self.dt
+        times = grid_times(np.asarray(events["times"]), self.dt)
         limit = self.model.simulation.duration + 0.5 * self.dt
         keep = times <= limit
         nodes = self.nodes[population]  # ascending node ids

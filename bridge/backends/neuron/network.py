@@ -14,6 +14,7 @@ from ...catalog.base import NeuronType
 from ...model import Model, Population, Projection, Recording
 from ...errors import UnsupportedError
 from ...result import Result, Signal, split_spikes
+from ...timegrid import to_grid
 from .nmodl import (DC_PORT, Mechanism, SynapseTable, continuous_synapse, is_point_neuron, model_table,
                     point_neuron, ports)
 
@@ -522,7 +523,7 @@ class NeuronSimulation:
             cell_of = np.zeros(int(gids.max()) + 1 if len(gids) else 0, dtype=np.int64)
             cell_of[gids] = np.arange(len(gids))
             result.spike_trains[population] = split_spikes(
-                np.round((as_array(times) - lag) / self.dt) * self.dt, cell_of[as_array(ids).astype(np.int64)],
+                to_grid(as_array(times) - lag, self.dt), cell_of[as_array(ids).astype(np.int64)],
                 len(gids))
         return result
 

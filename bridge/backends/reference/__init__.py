@@ -6,6 +6,10 @@ Semantics (shared by every backend adapter, see README "Time grid"):
   exactly (affine equations: matrix exponential, like NEST) or with DOP853 at rtol 1e-10.
 * Spikes of sources and neurons happen on the grid; a spike at ``t_s`` with delay ``d`` changes the
   target's receptor variable at ``t_s + d`` (the sample at that time already includes the jump).
+  Several spikes of one train on one grid point are processed one after the other: each synapse
+  applies its rule to the state the previous one left, with ``h = 0`` between them (NEST's and
+  NEURON's order of events within a step).  Times are reported as decimal grid times
+  (:mod:`bridge.timegrid`).
 * ``grid`` threshold detection tests the threshold at grid points (NEST ``iaf_*``); ``located``
   detection finds the crossing inside the step, resets there and reports the spike at the step end
   (NEST ``aeif_*``).  A refractory cell holds its clamped variables for ``t_ref``.

@@ -10,6 +10,7 @@ import numpy as np
 
 from ...model import Model, steps
 from ...result import Result, Signal
+from ...timegrid import grid_times, occurrence_rank
 from .cells import CellGroup, ContinuousSynapses, EventSynapses, SolverOptions
 
 
@@ -75,6 +76,18 @@ class ReferenceSimulation:
             group.invalidate()
 
     def _emit(self, source: str, cells: np.ndarray, step: int, efficacy: np.ndarray) -> None:
+        """Send the spikes of ``cells`` of ``source`` at grid step ``step`` through its projections.
+
+        A cell listed k times (a spike train with k spikes on this grid point) sends k spikes one
+        after the other: each synapse applies its rule to the state the previous spike left
+        (``h`` = 0 between them), as NEST and NEURON process events of one time step in turn."""
+        rank = occurrence_rank(cells)
+        for r in range(int(rank.max()) + 1 if len(cells) else 0):
+            chosen = rank == r
+            self._emit_once(source, cells[chosen], step, efficacy[chosen])
+
+    def _emit_once(self, source: str, cells: np.ndarray, step: int, efficacy: np.ndarray) -> None:
+        """Send one spike of each of ``cells`` (distinct) of ``source`` at grid step ``step``."""
         t = step * self.dt
         for projection, order, bounds in self.outgoing.get(source, ()):
             connections = np.concatenate([order[bounds[c]: bounds[c + 1]] for c in cells]) if len(cells) else order[:0]
@@ -125,7 +138,7 @@ class ReferenceSimulation:
                 fired = np.union1d(located[name], on_grid).astype(int)
                 if fired.size:
                     for cell in fired:
-                        spikes[name][cell].append(t)
+                        spikes[name][cell].append(step)
                     self._emit(name, fired, step, group.emit_efficacy(fired, t))
             for source, cells in self.source_spikes.get(step, {}).items():
                 self._emit(source, cells, step, np.ones(len(cells)))
@@ -147,5 +160,6 @@ class ReferenceSimulation:
                 result.signals[(r.owner, variable)] = Signal(
                     self.model.sample_times(r), data[:, names.index(variable), :], unit, list(r.indices))
             if r.spikes:
-                result.spike_trains[r.population] = [np.array(s) for s in spikes[r.population]]
+                result.spike_trains[r.population] = [grid_times(np.array(s, dtype=np.int64), self.dt)
+                                                     for s in spikes[r.population]]
         return result

@@ -43,14 +43,14 @@ exprel log10 expm1 log1p inf nan""".split())
 #: names the code generators use (NEURON point-neuron and synapse mechanisms, Brian2 code)
 GENERATED = frozenset("""spiked spiked_before lost ref_until n_sub last_emit clamp hs i_sub t0 span lo hi mid it tc
 theta port syn t_end tlast V_step_start V_step_end advance advance_segment rk4 save_state restore_state fire states
-flag min_of max_of net_send net_event located_dv halvings""".split())
+flag min_of max_of net_send net_event located_dv halvings located_substep""".split())
 GENERATED_PREFIXES = ("pend_", "saved_", "k1_", "k2_", "k3_", "k4_", "s_", "e_", "dc_", "dcmask_", "bridge_")
 GENERATED_SUFFIXES = ("_pre", "_post")
 #: suffix of a synapse type's names in Brian2's code (``U`` -> ``U_syn``): checked per projection,
 #: against the names of its source and target types (:func:`synapse_collisions`)
 SYNAPTIC_SUFFIX = "_syn"
 #: suffixes the generators append to a state variable's name (``V_m_2``: a Runge–Kutta stage of V_m)
-STATE_SUFFIXES = ("_2", "_3", "_4", "_mid", "_new")
+STATE_SUFFIXES = ("_2", "_3", "_4", "_mid", "_new", "_substep_start", "_step_end")
 #: prefix Brian2's equations put before a state variable's name (``dV_m/dt``)
 STATE_PREFIX = "d"
 

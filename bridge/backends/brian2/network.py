@@ -148,8 +148,8 @@ class Brian2Network:
         values.update(initial)
         if kind.emits:
             values["last_emit"] = 0.0 * b2.ms
-        for name in kind.equations if located else ():
-            values.update({gen.substep_start(name): initial[name], gen.step_end(name): initial[name]})
+        for state in kind.equations if located else ():
+            values.update({gen.substep_start(state): initial[state], gen.step_end(state): initial[state]})
         if located:
             values[gen.SUBSTEP] = 0.0
         for variable, value in values.items():

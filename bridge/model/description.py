@@ -113,6 +113,7 @@ class Recording:
     or the state of a continuous synapse (``projection`` set; ``indices`` are connection indices).
 
     ``owner`` (the population or projection name) is the first part of the result's signal keys.
+    ``start``/``stop`` (ms; reaction networks only) restrict the samples to a window.
     """
 
     name: str
@@ -122,6 +123,8 @@ class Recording:
     indices: list[int]
     interval: float
     projection: str | None = None
+    start: float = 0.0
+    stop: float | None = None
 
     @property
     def owner(self) -> str:
@@ -152,9 +155,15 @@ class Model:
         return self.stimuli[name].size
 
     def sample_times(self, recording: Recording) -> np.ndarray:
-        """Recording sample times (ms): interval, 2*interval, ..., up to the duration."""
+        """Recording sample times (ms): interval, 2*interval, ..., up to the duration; with a window,
+        the multiples of the interval in [start, stop] (and <= the duration)."""
         n = steps(self.simulation.duration, recording.interval)
-        return np.arange(1, n + 1) * recording.interval
+        if recording.start == 0 and recording.stop is None:
+            return np.arange(1, n + 1) * recording.interval
+        first = max(1, int(np.ceil(recording.start / recording.interval - 1e-9)))
+        stop = self.simulation.duration if recording.stop is None else min(recording.stop, self.simulation.duration)
+        last = min(n, int(np.floor(stop / recording.interval + 1e-9)))
+        return np.arange(first, last + 1) * recording.interval
 
     def spike_sources(self) -> dict[str, Stimulus]:
         return {k: s for k, s in self.stimuli.items() if s.stimulus_type.spike_source}

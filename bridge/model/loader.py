@@ -20,9 +20,10 @@ from .description import (Model, Population, Projection, Recording, Simulation, 
 from ..errors import ModelError
 from .checker import GRID_EPS, Checker
 from .network_loader import network_recording, parse_network
+from .variants import check_variants
 
 _TOP_LEVEL = {"name", "description", "simulation", "populations", "stimuli", "projections",
-              "recordings", "tolerances", "notes", "network"}
+              "recordings", "tolerances", "notes", "network", "variants"}
 
 
 def read_document(path: str | os.PathLike) -> dict[str, Any]:
@@ -97,6 +98,7 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
         raise check.fail("missing section 'populations'", "populations",
                          "a mapping of population names to types (or a 'network' section)")
 
+    check_variants(document.get("variants"), check)
     simulation = _simulation(check.mapping(document.get("simulation"), "simulation"), check)
     dt = simulation.dt
     populations = {name: _population(name, check.mapping(spec, f"populations.{name}"), check, dt)

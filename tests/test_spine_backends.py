@@ -236,6 +236,7 @@ def _with_all_species(path: Path, duration_ms: float | None = None, interval_ms:
         recording["interval"] = f"{interval_ms} ms"
     if not injections:
         document["network"].pop("injections", None)
+        document["network"].pop("protocol", None)
     return bridge.from_dict(document, model.source)
 
 

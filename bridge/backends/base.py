@@ -47,3 +47,8 @@ class Backend:
         """Simulate ``model`` in this process and return its :class:`Result`."""
         raise NotImplementedError
 
+    def warnings(self, model: Model) -> list[str]:
+        """Cautions about running ``model`` here (e.g. its cost), cheap to compute and without importing
+        the simulator: the command line prints them before it starts the run."""
+        return []
+

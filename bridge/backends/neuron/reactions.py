@@ -3,9 +3,12 @@
 One section (no membrane mechanisms: its voltage is inert) holds one point process of the
 network's generated mechanism (:mod:`.kinetic`).  The adapter sets the rate constants and
 initial concentrations, schedules the injection pulses as NetCon events (``+rate`` at the onset,
-``-rate`` at the end; a pulse starting at t <= 0 is switched on directly), records the species at
-the recording sample times and computes the read-outs post hoc with
-:meth:`~bridge.model.reactions.ReactionNetwork.readout`.
+``-rate`` at the end; a pulse starting at t <= 0 is switched on directly), records the species the
+recordings need at their sample times (:mod:`bridge.backends.network_sampling`) and computes the
+read-outs post hoc with :meth:`~bridge.model.reactions.ReactionNetwork.readout`.  The same species
+are also recorded at every integration step (``Vector.record`` without sample times: CVODE's step
+ends, or every dt), from which the peak and minimum of every recorded variable are computed
+(``metadata["extremes"]``): about 8 bytes per species and step (4xHFS: 1.2e5 CVODE steps).
 
 Integration (backend options of :class:`~bridge.backends.neuron.NeuronBackend`):
 
@@ -16,7 +19,7 @@ Integration (backend options of :class:`~bridge.backends.neuron.NeuronBackend`):
 * fixed step: NEURON's backward Euler with the KINETIC block's Newton/sparse solver, dt =
   ``simulation.dt`` (first order in dt).  Pulse onsets and ends must lie on the dt grid (an event
   at ``t`` is delivered at the end of the step reaching ``t``, so the flux changes for the steps
-  after ``t``).
+  after ``t``).  Samples are the per-step records at the sample times (which lie on the dt grid).
 """
 from __future__ import annotations
 
@@ -28,7 +31,8 @@ import numpy as np
 from ...model import Model, Recording
 from ...errors import UnsupportedError
 from ...model.reactions import ReactionNetwork
-from ...result import Result, Signal
+from ...result import Result
+from ..network_sampling import extremes, finish, sample_plan
 
 #: default CVODE relative tolerance for reaction networks
 RTOL = 1e-8
@@ -94,18 +98,22 @@ class NetworkSimulation:
             setattr(self.mechanism, kf, float(reaction.forward))
             setattr(self.mechanism, kb, float(reaction.reverse))
         self.keep: list[Any] = []
-        self.vectors: dict[tuple[str, str], Any] = {}  # (recording, species) -> Vector
+        self.plan = sample_plan(model)
         for recording in model.recordings.values():
-            times = h.Vector(model.sample_times(recording))
-            self.keep.append(times)
-            for species in recorded_species(self.network, recording):
-                vector = h.Vector()
-                ref = getattr(self.mechanism, f"_ref_{self.layout.species[species]}")
-                if cvode:
-                    vector.record(ref, times, sec=self.section)
-                else:  # every `interval` from t = 0
-                    vector.record(ref, recording.interval, sec=self.section)
-                self.vectors[(recording.name, species)] = vector
+            recorded_species(self.network, recording)  # refuses unknown variables
+        self.step_t = h.Vector()  # every integration step (CVODE) or every dt (fixed step), from t = 0
+        self.step_t.record(h._ref_t, sec=self.section)
+        self.steps: dict[str, Any] = {}
+        self.samples: dict[str, Any] = {}
+        sample_times = h.Vector(self.plan.times)
+        self.keep.append(sample_times)
+        for species in self.plan.species:
+            ref = getattr(self.mechanism, f"_ref_{self.layout.species[species]}")
+            self.steps[species] = h.Vector()
+            self.steps[species].record(ref, sec=self.section)
+            if cvode:  # at the exact sample times (CVODE interpolates)
+                self.samples[species] = h.Vector()
+                self.samples[species].record(ref, sample_times, sec=self.section)
 
     def _initialise(self) -> None:
         h = self.h
@@ -160,22 +168,32 @@ class NetworkSimulation:
         # psolve does not deliver the events (recording ones too) due exactly at its stop time
         context.psolve(duration + (END_SLACK * duration if self.cvode else 0.5 * self.model.simulation.dt))
         simulate_s = time.perf_counter() - started
-        result = Result(model=self.model.name, backend="neuron")
-        for recording in self.model.recordings.values():
-            self._collect(result, recording)
+        result = self._collect()
         result.metadata.update(simulate_s=simulate_s, cvode=self.cvode, rtol=self.rtol, atol_nM=self.atol,
                                mechanism=self.layout.mechanism, compile_s=self.build.seconds,
                                compiled=self.build.compiled, library=str(self.build.library))
         return result
 
-    def _collect(self, result: Result, recording: Recording) -> None:
-        times = self.model.sample_times(recording)
-        concentrations = {}
-        for species in recorded_species(self.network, recording):
-            values = np.asarray(self.vectors[(recording.name, species)].to_python(), dtype=float)
-            values = values[: len(times)] if self.cvode else values[1: len(times) + 1]
-            if len(values) != len(times):
-                raise RuntimeError(f"NEURON recorded {len(values)} samples of {species}, expected {len(times)}")
-            concentrations[species] = values
-        for variable, (values, unit) in self.network.recorded(recording.variables, concentrations).items():
-            result.signals[(recording.owner, variable)] = Signal(times, values[:, None], unit, [0])
+    def _collect(self) -> Result:
+        """Samples and extremes of the recorded variables."""
+        times = self.plan.times
+        step_t = np.asarray(self.step_t.as_numpy(), dtype=float)
+        steps = {name: np.array(vector.as_numpy(), dtype=float) for name, vector in self.steps.items()}
+        if len(step_t) and step_t[0] == 0:  # recorded by finitialize, before the adapter set the concentrations
+            for name, values in steps.items():
+                values[0] = self.network.species[name]
+        tracker = extremes(self.model, self.plan)
+        duration = self.model.simulation.duration
+        within = step_t <= duration * (1 + END_SLACK) + 1e-9  # psolve runs a little past the duration
+        tracker.update(step_t[within], {name: values[within] for name, values in steps.items()})
+        values = np.empty((len(times), len(self.plan.species)))
+        for j, species in enumerate(self.plan.species):
+            if self.cvode:
+                column = np.asarray(self.samples[species].as_numpy(), dtype=float)[: len(times)]
+            else:  # the per-dt record: element k is the state at k*dt
+                rows = np.rint(times / self.model.simulation.dt).astype(int)
+                column = steps[species][rows] if len(rows) and rows[-1] < len(steps[species]) else np.empty(0)
+            if len(column) != len(times):
+                raise RuntimeError(f"NEURON recorded {len(column)} samples of {species}, expected {len(times)}")
+            values[:, j] = column
+        return finish(Result(model=self.model.name, backend="neuron"), self.model, self.plan, values, tracker)

@@ -16,20 +16,28 @@ LSODA (dense Jacobian) 55-108 s, Radau 70 s at rtol 1e-10 with a per-species ato
 (relative) of a rtol = atol = 1e-12 solution.  Every segment is integrated on a local clock
 starting at 0: the right-hand side is autonomous inside a segment, and late in a long protocol
 (t ~ 4e6 ms) the spacing of floating-point times (~1e-9 ms) would otherwise exceed the first steps
-after a pulse onset.  Options of the reference backend: ``network_method``, ``network_rtol``,
+after a pulse onset.  The solver is stepped by hand (what ``solve_ivp`` does inside): samples come from
+each step's dense output, and every accepted step's state of the recorded species feeds the run's
+peak/minimum summaries (:mod:`bridge.backends.network_sampling`); only the species the recordings
+need are kept, so memory does not grow with the 204 species at fine sampling.  Options of the reference backend: ``network_method``, ``network_rtol``,
 ``network_atol`` (see ``ReferenceBackend``).
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import scipy.integrate
 
 from ...model import Model
 from ...model.reactions import ReactionNetwork
-from ...result import Result, Signal
+from ...result import Result
+from ..network_sampling import extremes, finish, sample_plan
+
+#: the solver classes of ``network_method`` (scipy.integrate; stepped one step at a time)
+SOLVERS = {"BDF": scipy.integrate.BDF, "LSODA": scipy.integrate.LSODA, "Radau": scipy.integrate.Radau}
 
 
 @dataclass
@@ -68,58 +76,82 @@ def injection_schedule(network: ReactionNetwork, t_stop: float) -> tuple[np.ndar
 
 
 def integrate(network: ReactionNetwork, t_stop: float, sample_times: np.ndarray,
-              options: NetworkSolverOptions | None = None) -> tuple[np.ndarray, dict]:
-    """Concentrations (nM) at ``sample_times`` (ms, sorted, in (0, t_stop]), shape (samples, species),
-    and solver statistics."""
+              options: NetworkSolverOptions | None = None, keep: np.ndarray | None = None,
+              on_step: Callable[[np.ndarray, np.ndarray], None] | None = None) -> tuple[np.ndarray, dict]:
+    """Concentrations (nM) at ``sample_times`` (ms, sorted, in (0, t_stop]) of the species ``keep``
+    (indices; default all), shape (samples, len(keep)), and solver statistics.
+
+    ``on_step(times, states)``, when given, receives every state the solver stepped through (the
+    initial one and the end of every accepted step; ``states`` shape (steps, len(keep)), times in ms),
+    one call per integration segment.  Only the kept species of the samples and steps are stored, so
+    memory grows with the recorded species, not with the network.
+    """
     options = options or NetworkSolverOptions()
-    if options.method not in ("LSODA", "BDF", "Radau"):
+    if options.method not in SOLVERS:
         raise ValueError(f"unknown network solver method {options.method!r} (LSODA, BDF or Radau)")
     c = network.initial.copy()
+    keep = np.arange(len(c)) if keep is None else np.asarray(keep, dtype=int)
     atol = options.atol if options.atol is not None else DEFAULT_ATOL
     bounds, rates = injection_schedule(network, t_stop)
     s = network.stoichiometry
-    out = np.empty((len(sample_times), len(c)))
-    stats = {"segments": len(bounds) - 1, "nfev": 0, "njev": 0, "nlu": 0}
+    out = np.empty((len(sample_times), len(keep)))
+    stats = {"segments": len(bounds) - 1, "nfev": 0, "njev": 0, "nlu": 0, "steps": 0}
     dense = options.method == "LSODA"
     jac_kind = (lambda t, y: network.jacobian(y).toarray()) if dense else (lambda t, y: network.jacobian(y))
+    if on_step is not None:
+        on_step(np.zeros(1), c[keep][None, :])
     for k in range(len(bounds) - 1):
         t0, t1 = bounds[k], bounds[k + 1]
         if t1 <= t0:
             continue
         inflow = rates[k]
         lo, hi = np.searchsorted(sample_times, [t0, t1], side="right")
-        wanted = sample_times[lo:hi]
-        t_eval = wanted if wanted.size and wanted[-1] == t1 else np.append(wanted, t1)
+        wanted = sample_times[lo:hi] - t0
         # the right-hand side is autonomous inside a segment: integrate on a local clock from 0,
         # so that steps of nanoseconds stay representable late in long protocols (t ~ 1e6 ms)
-        solution = scipy.integrate.solve_ivp(
-            lambda t, y: s @ network.fluxes(y) + inflow, (0.0, t1 - t0), c, method=options.method,
-            t_eval=t_eval - t0, jac=jac_kind, rtol=options.rtol, atol=atol)
-        if not solution.success:
-            raise RuntimeError(f"network integration failed in [{t0:g}, {t1:g}] ms: {solution.message}")
-        out[lo:hi] = solution.y[:, :hi - lo].T
-        c = solution.y[:, -1]
+        solver = SOLVERS[options.method](lambda t, y: s @ network.fluxes(y) + inflow, 0.0, c, t1 - t0,
+                                         rtol=options.rtol, atol=atol, jac=jac_kind)
+        step_t, step_y = [], []
+        done = 0  # samples of this segment already taken
+        while solver.status == "running":
+            message = solver.step()
+            if solver.status == "failed":
+                raise RuntimeError(f"network integration failed in [{t0:g}, {t1:g}] ms: {message}")
+            stats["steps"] += 1
+            if on_step is not None:
+                step_t.append(solver.t)
+                step_y.append(solver.y[keep])
+            upto = int(np.searchsorted(wanted, solver.t, side="right"))
+            if upto > done:
+                interpolant = solver.dense_output()
+                out[lo + done:lo + upto] = interpolant(wanted[done:upto])[keep].T
+                done = upto
+        if done != len(wanted):
+            raise RuntimeError(f"network integration in [{t0:g}, {t1:g}] ms stopped at {t0 + solver.t:g} ms")
+        c = solver.y
+        if on_step is not None and step_t:
+            on_step(t0 + np.asarray(step_t), np.asarray(step_y))
         for key in ("nfev", "njev", "nlu"):
-            stats[key] += int(getattr(solution, key, 0))
+            stats[key] += int(getattr(solver, key, 0))
     return out, stats
 
 
 def run_network(model: Model, options: NetworkSolverOptions | None = None) -> Result:
-    """Run ``model.network`` and return the recorded species (nM) and read-outs (nM or pS)."""
+    """Run ``model.network`` and return the recorded species (nM) and read-outs (nM or pS), with
+    the peak and minimum of every recorded variable over every solver step (``metadata["extremes"]``)."""
     network = model.network
     assert network is not None
     started = time.perf_counter()
-    recordings = [r for r in model.recordings.values() if r.population == network.name]
-    times = {r.name: model.sample_times(r) for r in recordings}
-    all_times = np.unique(np.concatenate([t for t in times.values()] + [np.empty(0)]))
-    values, stats = integrate(network, model.simulation.duration, all_times, options)
+    plan = sample_plan(model)
+    keep = np.array([network.index[name] for name in plan.species], dtype=int)
+    tracker = extremes(model, plan)
+
+    def on_step(times: np.ndarray, states: np.ndarray) -> None:
+        tracker.update(times, {name: states[:, j] for j, name in enumerate(plan.species)})
+
+    values, stats = integrate(network, model.simulation.duration, plan.times, options, keep, on_step)
     result = Result(model=model.name, backend="reference",
                     metadata={"duration_ms": model.simulation.duration, "dt_ms": model.simulation.dt,
                               "solver": (options or NetworkSolverOptions()).method, **stats,
                               "simulate_s": time.perf_counter() - started, "setup_s": 0.0})
-    for r in recordings:
-        rows = np.searchsorted(all_times, times[r.name])
-        concentrations = {name: values[rows, network.index[name]] for name in network.names}
-        for variable, (data, unit) in network.recorded(r.variables, concentrations).items():
-            result.signals[(network.name, variable)] = Signal(times[r.name], data[:, None], unit, [0])
-    return result
+    return finish(result, model, plan, values, tracker)

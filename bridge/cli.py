@@ -215,9 +215,12 @@ def _run(args) -> int:
     print(f"{model.name} on {args.backend}: done in {elapsed:.2f} s "
           f"(set-up {result.metadata.get('setup_s', float('nan')):.2f} s, "
           f"simulation {result.metadata.get('simulate_s', float('nan')):.2f} s)")
+    extremes = result.metadata.get("extremes") or {}
     for (owner, variable), sig in result.signals.items():
+        peak = extremes.get(f"{owner}.{variable}")
+        true_peak = f"; true peak {peak['max']:.6g} at {peak['t_max']:.6g} ms (every solver step)" if peak else ""
         print(f"  {owner}.{variable}: {len(sig.times)} samples x {len(sig.indices)} cells, "
-              f"range {sig.values.min():.6g} .. {sig.values.max():.6g} {sig.unit}")
+              f"range {sig.values.min():.6g} .. {sig.values.max():.6g} {sig.unit}{true_peak}")
     for population, trains in result.spike_trains.items():
         counts = [len(t) for t in trains]
         print(f"  {population}: {sum(counts)} spikes in {len(trains)} cells")
@@ -225,6 +228,8 @@ def _run(args) -> int:
         from .network_summary import format_summary, summarise
 
         print(format_summary(summarise(model, result, control)))
+        if control is None:
+            print("  (--control: also the change against the same model without stimulation)")
     if args.out:
         result.save(args.out)
         print(f"  saved {args.out}")

@@ -201,14 +201,18 @@ def plot_sweep(sweep: "SweepResult", path: str | os.PathLike) -> None:
     onset_ms = model.network.stimulation_onset if model.network is not None else None
     start = max(0.0, (onset_ms or 0.0) - 0.05 * (duration - (onset_ms or 0.0)))
     unit_t, scale = time_unit(duration - start)
-    curves = [(p.label, sweep.results.get(p.key)) for p in sweep.points]
-    curves += [("control", sweep.results.get(k)) for k in sweep.controls][:1]
-    for label, result in curves:
+    one_path = numeric is not None and len(sweep.paths) == 1 and not any(p.variant for p in sweep.points)
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(sweep.points)))
+    order = np.argsort(numeric[0]) if one_path else np.arange(len(sweep.points))
+    curves = [(sweep.points[i].values[first] if one_path else sweep.points[i].label,
+               sweep.results.get(sweep.points[i].key), {"color": colours[rank]} if one_path else {})
+              for rank, i in enumerate(order)]
+    curves += [("control", sweep.results.get(k), {"color": "k", "ls": ":"}) for k in sweep.controls][:1]
+    for label, result, style in curves:
         if result is None or (model.network.name, readout) not in result.signals:
             continue
         sig = result.signals[(model.network.name, readout)]
         keep = sig.times >= start
-        style = {"color": "k", "ls": ":"} if label == "control" else {}
         right.plot(sig.times[keep] / scale, sig.values[keep, 0], lw=1, label=label, **style)
     if onset_ms is not None:
         right.axvline(onset_ms / scale, color="0.6", lw=0.8)
@@ -216,7 +220,8 @@ def plot_sweep(sweep: "SweepResult", path: str | os.PathLike) -> None:
     unit_r = next((r.signals[(model.network.name, readout)].unit for r in sweep.results.values()
                    if (model.network.name, readout) in r.signals), "")
     right.set_ylabel(f"{readout} ({unit_r})")
-    right.legend(fontsize="x-small", frameon=False, ncol=2)
+    right.legend(fontsize="x-small", frameon=False, ncol=2, title=first if one_path else None,
+                 title_fontsize="x-small")
     fig.tight_layout()
     _save(fig, path)
 

@@ -213,6 +213,8 @@ def test_recording_windows_sample_the_multiples_of_their_interval():
     assert model.sample_times(model.recordings["fine"]).tolist() == [15, 20, 25, 30]
     expect_error(model_dict({"X": "1 nM"}, recordings={"w": {**recordings["fine"], "stop": "12 ms"}}),
                  "recordings.w.stop", "not after the start")
+    expect_error(model_dict({"X": "1 nM"}, recordings={"w": {**recordings["fine"], "stop": "14 ms"}}),
+                 "recordings.w.stop", "no multiple of the interval (5 ms) in [12, 14] ms")
 
 
 #: A with first-order decay (k = 0.1/ms) from 5 nM, injected at 2 nM/ms during [10, 13) ms; sampled

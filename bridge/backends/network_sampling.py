@@ -4,8 +4,8 @@ Every recording of the network (``population: <network name>``) samples its vari
 :meth:`~bridge.model.Model.sample_times` (every ``interval``, optionally inside a ``start``/``stop``
 window).  Several recordings may list the same variable (e.g. every 10 s over the whole run and every
 1 ms over the stimulation): its signal then holds the union of their samples, in time order.  A
-backend samples only the species the recorded variables need (:attr:`SamplePlan.species`) at the union
-of all sample times (:attr:`SamplePlan.times`), and calls :func:`signals` with those values.
+backend samples, for each recording, the species its variables need at its sample times
+(:attr:`SamplePlan.groups`), and calls :func:`signals` with them.
 
 Besides samples, a backend feeds every state its solver stepped through to an
 :class:`~bridge.model.reactions.Extremes` (from :func:`extremes`): the true peak and minimum of every
@@ -24,14 +24,27 @@ from ..result import Result, Signal
 
 
 @dataclass
-class SamplePlan:
-    """``times``: union of every network recording's sample times (ms, sorted); ``species``: the
-    species needed by the recorded variables (species order); ``variables``: each recorded variable ->
-    its own sample times (ms, a subset of ``times``)."""
+class SampleGroup:
+    """One recording's samples: its ``times`` (ms) and the ``species`` its variables need."""
 
     times: np.ndarray
     species: list[str]
-    variables: dict[str, np.ndarray]
+
+
+@dataclass
+class SamplePlan:
+    """``groups``: one :class:`SampleGroup` per recording of the network; ``species``: every species a
+    recorded variable needs (species order; what per-step tracking keeps); ``variables``: each recorded
+    variable -> the indices of the groups (recordings) that sample it."""
+
+    groups: list[SampleGroup]
+    species: list[str]
+    variables: dict[str, list[int]]
+
+    @property
+    def samples(self) -> int:
+        """Values stored: sample times x species, summed over the groups."""
+        return sum(len(g.times) * len(g.species) for g in self.groups)
 
 
 def network_recordings(model: Model) -> list:
@@ -42,17 +55,17 @@ def network_recordings(model: Model) -> list:
 
 
 def sample_plan(model: Model) -> SamplePlan:
-    """The sample times and species of every recording of ``model.network``."""
+    """The sample times and species of every recording of ``model.network``: a recording stores only
+    the species its own variables need at its own times (a 1 ms window of Ca costs one value per ms,
+    whatever else is recorded sparsely)."""
     network = model.network
     assert network is not None
-    per_variable: dict[str, list[np.ndarray]] = {}
+    groups, variables = [], {}
     for recording in network_recordings(model):
-        times = model.sample_times(recording)
         for variable in recording.variables:
-            per_variable.setdefault(variable, []).append(times)
-    variables = {v: np.unique(np.concatenate(t)) for v, t in per_variable.items()}
-    times = np.unique(np.concatenate(list(variables.values()) + [np.empty(0)]))
-    return SamplePlan(times, network.species_for(list(variables)), variables)
+            variables.setdefault(variable, []).append(len(groups))
+        groups.append(SampleGroup(model.sample_times(recording), network.species_for(recording.variables)))
+    return SamplePlan(groups, network.species_for(list(variables)), variables)
 
 
 def extremes(model: Model, plan: SamplePlan) -> Extremes:
@@ -62,23 +75,31 @@ def extremes(model: Model, plan: SamplePlan) -> Extremes:
     return Extremes(network, list(plan.variables))
 
 
-def signals(model: Model, plan: SamplePlan, values: np.ndarray) -> dict[tuple[str, str], Signal]:
-    """Signals ``(network name, variable)`` from ``values`` (nM), shape ``(len(plan.times),
-    len(plan.species))``: species in nM, read-outs in their unit."""
+def signals(model: Model, plan: SamplePlan, values: list[np.ndarray]) -> dict[tuple[str, str], Signal]:
+    """Signals ``(network name, variable)`` from ``values[g]`` (nM), shape ``(len(times), len(species))``
+    of group ``g``: species in nM, read-outs in their unit; a variable sampled by several recordings
+    gets the union of their samples in time order."""
     network = model.network
     assert network is not None
-    if values.shape != (len(plan.times), len(plan.species)):
-        raise RuntimeError(f"{values.shape} samples, expected {(len(plan.times), len(plan.species))}")
+    for group, data in zip(plan.groups, values):
+        if data.shape != (len(group.times), len(group.species)):
+            raise RuntimeError(f"{data.shape} samples, expected {(len(group.times), len(group.species))}")
     out = {}
-    for variable, times in plan.variables.items():
-        rows = np.searchsorted(plan.times, times)
-        concentrations = {s: values[rows, j] for j, s in enumerate(plan.species)}
-        data, unit = network.recorded([variable], concentrations)[variable]
-        out[(network.name, variable)] = Signal(times, np.asarray(data, float)[:, None], unit, [0])
+    for variable, indices in plan.variables.items():
+        times, data, unit = [], [], "nM"
+        for g in indices:
+            group = plan.groups[g]
+            concentrations = {s: values[g][:, j] for j, s in enumerate(group.species)}
+            column, unit = network.recorded([variable], concentrations)[variable]
+            times.append(group.times)
+            data.append(np.asarray(column, float))
+        all_times = np.concatenate(times)
+        merged, first = np.unique(all_times, return_index=True)  # sorted; one value per time
+        out[(network.name, variable)] = Signal(merged, np.concatenate(data)[first][:, None], unit, [0])
     return out
 
 
-def finish(result: Result, model: Model, plan: SamplePlan, values: np.ndarray, tracker: Extremes) -> Result:
+def finish(result: Result, model: Model, plan: SamplePlan, values: list[np.ndarray], tracker: Extremes) -> Result:
     """Put the signals and the extremes (``metadata["extremes"]``) of a network run into ``result``."""
     network = model.network
     assert network is not None
@@ -87,4 +108,4 @@ def finish(result: Result, model: Model, plan: SamplePlan, values: np.ndarray, t
     return result
 
 
-__all__ = ["SamplePlan", "extremes", "finish", "network_recordings", "sample_plan", "signals"]
+__all__ = ["SampleGroup", "SamplePlan", "extremes", "finish", "network_recordings", "sample_plan", "signals"]

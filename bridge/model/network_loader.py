@@ -40,6 +40,7 @@ path, the value and what was expected.
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Mapping
 
@@ -449,6 +450,10 @@ def network_recording(name: str, spec: Mapping[str, Any], network: ReactionNetwo
         if not stop > start:
             raise check.fail(f"{spec['stop']!r} is not after the start ({start:g} ms)", f"{path}.stop",
                              "a time after 'start'")
+    first = max(1, math.ceil(start / interval - 1e-9))
+    if first * interval > (stop if stop is not None else math.inf) * (1 + 1e-12):
+        raise check.fail(f"no multiple of the interval ({interval:g} ms) in [{start:g}, {stop:g}] ms",
+                         f"{path}.stop", "a window holding at least one sample time (a multiple of the interval)")
     return Recording(name=name, population=network.name, variables=list(variables), spikes=False, indices=[0],
                      interval=interval, start=start, stop=stop)
 

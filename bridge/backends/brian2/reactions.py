@@ -245,10 +245,12 @@ def run(model: Model, method: str | None, target: str) -> Result:
     within = step_times <= duration + 1e-6 * dt  # the run lasts duration + dt
     tracker = extremes(model, plan)
     tracker.update(step_times[within], {n: v[within] for n, v in per_step.items()})
-    rows = np.rint(plan.times / dt).astype(int)
-    if len(rows) and (rows[-1] >= len(step_times) or not np.allclose(step_times[rows], plan.times, atol=1e-6 * dt)):
-        raise RuntimeError("Brian2 sample times do not match the recordings' (off the dt grid?)")
-    values = np.column_stack([per_step[n][rows] for n in plan.species]) if plan.species else np.empty((len(rows), 0))
+    values = []
+    for group in plan.groups:
+        rows = np.rint(group.times / dt).astype(int)
+        if len(rows) and (rows[-1] >= len(step_times) or not np.allclose(step_times[rows], group.times, atol=1e-6 * dt)):
+            raise RuntimeError("Brian2 sample times do not match the recordings' (off the dt grid?)")
+        values.append(np.column_stack([per_step[n][rows] for n in group.species]))
     result = Result(model=model.name, backend="brian2",
                     metadata={"dt_ms": dt, "duration_ms": duration, "method": method,
                               "setup_s": built - started, "simulate_s": simulate_s, "target": target})

@@ -104,16 +104,22 @@ class NetworkSimulation:
         self.step_t = h.Vector()  # every integration step (CVODE) or every dt (fixed step), from t = 0
         self.step_t.record(h._ref_t, sec=self.section)
         self.steps: dict[str, Any] = {}
-        self.samples: dict[str, Any] = {}
-        sample_times = h.Vector(self.plan.times)
-        self.keep.append(sample_times)
+        self.samples: list[dict[str, Any]] = []  # per recording (sample group): species -> Vector
         for species in self.plan.species:
-            ref = getattr(self.mechanism, f"_ref_{self.layout.species[species]}")
             self.steps[species] = h.Vector()
-            self.steps[species].record(ref, sec=self.section)
-            if cvode:  # at the exact sample times (CVODE interpolates)
-                self.samples[species] = h.Vector()
-                self.samples[species].record(ref, sample_times, sec=self.section)
+            self.steps[species].record(self._ref(species), sec=self.section)
+        for group in self.plan.groups:
+            vectors: dict[str, Any] = {}
+            if cvode:  # at the exact sample times (CVODE interpolates); fixed step: from the per-dt records
+                times = h.Vector(group.times)
+                self.keep.append(times)
+                for species in group.species:
+                    vectors[species] = h.Vector()
+                    vectors[species].record(self._ref(species), times, sec=self.section)
+            self.samples.append(vectors)
+
+    def _ref(self, species: str):
+        return getattr(self.mechanism, f"_ref_{self.layout.species[species]}")
 
     def _initialise(self) -> None:
         h = self.h
@@ -176,7 +182,6 @@ class NetworkSimulation:
 
     def _collect(self) -> Result:
         """Samples and extremes of the recorded variables."""
-        times = self.plan.times
         step_t = np.asarray(self.step_t.as_numpy(), dtype=float)
         steps = {name: np.array(vector.as_numpy(), dtype=float) for name, vector in self.steps.items()}
         if len(step_t) and step_t[0] == 0:  # recorded by finitialize, before the adapter set the concentrations
@@ -186,14 +191,17 @@ class NetworkSimulation:
         duration = self.model.simulation.duration
         within = step_t <= duration * (1 + END_SLACK) + 1e-9  # psolve runs a little past the duration
         tracker.update(step_t[within], {name: values[within] for name, values in steps.items()})
-        values = np.empty((len(times), len(self.plan.species)))
-        for j, species in enumerate(self.plan.species):
-            if self.cvode:
-                column = np.asarray(self.samples[species].as_numpy(), dtype=float)[: len(times)]
-            else:  # the per-dt record: element k is the state at k*dt
-                rows = np.rint(times / self.model.simulation.dt).astype(int)
-                column = steps[species][rows] if len(rows) and rows[-1] < len(steps[species]) else np.empty(0)
-            if len(column) != len(times):
-                raise RuntimeError(f"NEURON recorded {len(column)} samples of {species}, expected {len(times)}")
-            values[:, j] = column
+        values = []
+        for group, vectors in zip(self.plan.groups, self.samples):
+            data = np.empty((len(group.times), len(group.species)))
+            for j, species in enumerate(group.species):
+                if self.cvode:
+                    column = np.asarray(vectors[species].as_numpy(), dtype=float)[: len(group.times)]
+                else:  # the per-dt record: element k is the state at k*dt
+                    rows = np.rint(group.times / self.model.simulation.dt).astype(int)
+                    column = steps[species][rows] if len(rows) and rows[-1] < len(steps[species]) else np.empty(0)
+                if len(column) != len(group.times):
+                    raise RuntimeError(f"NEURON recorded {len(column)} samples of {species}, expected {len(group.times)}")
+                data[:, j] = column
+            values.append(data)
         return finish(Result(model=self.model.name, backend="neuron"), self.model, self.plan, values, tracker)

@@ -79,40 +79,50 @@ def integrate(network: ReactionNetwork, t_stop: float, sample_times: np.ndarray,
               options: NetworkSolverOptions | None = None, keep: np.ndarray | None = None,
               on_step: Callable[[np.ndarray, np.ndarray], None] | None = None) -> tuple[np.ndarray, dict]:
     """Concentrations (nM) at ``sample_times`` (ms, sorted, in (0, t_stop]) of the species ``keep``
-    (indices; default all), shape (samples, len(keep)), and solver statistics.
+    (indices; default all), shape (samples, len(keep)), and solver statistics (see :func:`integrate_groups`)."""
+    keep = np.arange(len(network.names)) if keep is None else np.asarray(keep, dtype=int)
+    values, stats = integrate_groups(network, t_stop, [(np.asarray(sample_times, float), keep)], options, keep,
+                                     on_step)
+    return values[0], stats
+
+
+def integrate_groups(network: ReactionNetwork, t_stop: float, groups: list[tuple[np.ndarray, np.ndarray]],
+                     options: NetworkSolverOptions | None = None, step_species: np.ndarray | None = None,
+                     on_step: Callable[[np.ndarray, np.ndarray], None] | None = None) -> tuple[list[np.ndarray], dict]:
+    """Integrate ``network`` over [0, ``t_stop``] ms; for each group ``(times, species)`` (times in ms,
+    sorted, in (0, t_stop]; species indices) return the concentrations (nM) of those species at those
+    times, shape (len(times), len(species)), and solver statistics.
 
     ``on_step(times, states)``, when given, receives every state the solver stepped through (the
-    initial one and the end of every accepted step; ``states`` shape (steps, len(keep)), times in ms),
-    one call per integration segment.  Only the kept species of the samples and steps are stored, so
-    memory grows with the recorded species, not with the network.
+    initial one and the end of every accepted step) of the species ``step_species`` (default all),
+    ``states`` shape (steps, len(step_species)), one call per integration segment.  Only what the
+    groups and ``step_species`` ask for is stored.
     """
     options = options or NetworkSolverOptions()
     if options.method not in SOLVERS:
         raise ValueError(f"unknown network solver method {options.method!r} (LSODA, BDF or Radau)")
     c = network.initial.copy()
-    keep = np.arange(len(c)) if keep is None else np.asarray(keep, dtype=int)
+    tracked = np.arange(len(c)) if step_species is None else np.asarray(step_species, dtype=int)
     atol = options.atol if options.atol is not None else DEFAULT_ATOL
     bounds, rates = injection_schedule(network, t_stop)
     s = network.stoichiometry
-    out = np.empty((len(sample_times), len(keep)))
+    outs = [np.empty((len(times), len(species))) for times, species in groups]
+    taken = [0] * len(groups)  # samples of each group already taken
     stats = {"segments": len(bounds) - 1, "nfev": 0, "njev": 0, "nlu": 0, "steps": 0}
     dense = options.method == "LSODA"
     jac_kind = (lambda t, y: network.jacobian(y).toarray()) if dense else (lambda t, y: network.jacobian(y))
     if on_step is not None:
-        on_step(np.zeros(1), c[keep][None, :])
+        on_step(np.zeros(1), c[tracked][None, :])
     for k in range(len(bounds) - 1):
         t0, t1 = bounds[k], bounds[k + 1]
         if t1 <= t0:
             continue
         inflow = rates[k]
-        lo, hi = np.searchsorted(sample_times, [t0, t1], side="right")
-        wanted = sample_times[lo:hi] - t0
         # the right-hand side is autonomous inside a segment: integrate on a local clock from 0,
         # so that steps of nanoseconds stay representable late in long protocols (t ~ 1e6 ms)
         solver = SOLVERS[options.method](lambda t, y: s @ network.fluxes(y) + inflow, 0.0, c, t1 - t0,
                                          rtol=options.rtol, atol=atol, jac=jac_kind)
         step_t, step_y = [], []
-        done = 0  # samples of this segment already taken
         while solver.status == "running":
             message = solver.step()
             if solver.status == "failed":
@@ -120,20 +130,25 @@ def integrate(network: ReactionNetwork, t_stop: float, sample_times: np.ndarray,
             stats["steps"] += 1
             if on_step is not None:
                 step_t.append(solver.t)
-                step_y.append(solver.y[keep])
-            upto = int(np.searchsorted(wanted, solver.t, side="right"))
-            if upto > done:
-                interpolant = solver.dense_output()
-                out[lo + done:lo + upto] = interpolant(wanted[done:upto])[keep].T
-                done = upto
-        if done != len(wanted):
-            raise RuntimeError(f"network integration in [{t0:g}, {t1:g}] ms stopped at {t0 + solver.t:g} ms")
+                step_y.append(solver.y[tracked])
+            interpolant = None
+            for g, (times, species) in enumerate(groups):
+                upto = int(np.searchsorted(times, t0 + solver.t, side="right")) if solver.t < t1 - t0 else \
+                    int(np.searchsorted(times, t1, side="right"))
+                if upto > taken[g]:
+                    interpolant = interpolant or solver.dense_output()
+                    local = np.minimum(times[taken[g]:upto] - t0, solver.t)
+                    outs[g][taken[g]:upto] = interpolant(local)[species].T
+                    taken[g] = upto
         c = solver.y
         if on_step is not None and step_t:
             on_step(t0 + np.asarray(step_t), np.asarray(step_y))
         for key in ("nfev", "njev", "nlu"):
             stats[key] += int(getattr(solver, key, 0))
-    return out, stats
+    for g, (times, _) in enumerate(groups):
+        if taken[g] != len(times):
+            raise RuntimeError(f"{len(times) - taken[g]} sample times were not reached (after t_stop = {t_stop:g} ms?)")
+    return outs, stats
 
 
 def run_network(model: Model, options: NetworkSolverOptions | None = None) -> Result:
@@ -143,13 +158,15 @@ def run_network(model: Model, options: NetworkSolverOptions | None = None) -> Re
     assert network is not None
     started = time.perf_counter()
     plan = sample_plan(model)
-    keep = np.array([network.index[name] for name in plan.species], dtype=int)
+    index = network.index
+    tracked = np.array([index[name] for name in plan.species], dtype=int)
     tracker = extremes(model, plan)
 
     def on_step(times: np.ndarray, states: np.ndarray) -> None:
         tracker.update(times, {name: states[:, j] for j, name in enumerate(plan.species)})
 
-    values, stats = integrate(network, model.simulation.duration, plan.times, options, keep, on_step)
+    groups = [(g.times, np.array([index[name] for name in g.species], dtype=int)) for g in plan.groups]
+    values, stats = integrate_groups(network, model.simulation.duration, groups, options, tracked, on_step)
     result = Result(model=model.name, backend="reference",
                     metadata={"duration_ms": model.simulation.duration, "dt_ms": model.simulation.dt,
                               "solver": (options or NetworkSolverOptions()).method, **stats,

@@ -230,11 +230,14 @@ def decay_exact(t):
     return np.where(t < 10, A0 * np.exp(-K * t), np.where(t <= 13, during, a13 * np.exp(-K * (t - 13))))
 
 
-def decay_model(**kwargs):
+def decay_model(product: bool = False, **kwargs):
+    """A decays (into nothing, or into B with ``product``: then NEURON's KINETIC block treats it implicitly)."""
     recordings = {"coarse": {"population": "net", "variables": ["A", "A_N"], "interval": "10 ms"},
                   "fine": {"population": "net", "variables": ["A"], "interval": "0.5 ms", "start": "9 ms",
                            "stop": "16 ms"}}
-    return model_dict({"A": f"{A0} nM"}, {"decay": {"reactants": {"A": 1}, "products": {}, "forward": f"{K} 1/ms"}},
+    species = {"A": f"{A0} nM", **({"B": "0 nM"} if product else {})}
+    return model_dict(species, {"decay": {"reactants": {"A": 1}, "products": {"B": 1} if product else {},
+                                          "forward": f"{K} 1/ms"}},
                       protocol={"name": "pulse", "onset": "10 ms", "pulse_duration": "3 ms",
                                 "fluxes": {"A": f"{RATE} nM/ms"}},
                       readouts={"A_N": {"sum": ["A"], "unit": "particles"}}, recordings=recordings, **kwargs)
@@ -264,6 +267,28 @@ def test_true_peak_over_every_step(decay_runs, backend):
     assert coarse.max() < 0.6 * peak["max"] * 0.602214076   # what the 10 ms samples alone would show
     assert result.signals[("net", "A_N")].unit == "particles"
     np.testing.assert_allclose(coarse, decay_exact([10, 20, 30]) * 0.602214076, rtol=1e-6)   # nM x N_A x 1 um3
+
+
+def test_neuron_fixed_step_samples_and_peak():
+    """NEURON's fixed step (cvode = False) is backward Euler on the KINETIC reaction A -> B:
+    A_{n+1} = (A_n + dt r_n) / (1 + k dt), with the injection r_n = RATE for the steps ending in
+    (10, 13] ms (an event at t acts from the step after t).  Samples (both windows, merged) and the peak
+    over every step follow that recurrence; the run is taken in chunks (the per-step records are
+    cleared between them)."""
+    model = from_dict(decay_model(product=True))
+    result = bridge.simulate(model, "neuron", options={"cvode": False})
+    dt, steps = 0.01, 3000
+    a = np.empty(steps + 1)
+    a[0] = A0
+    for n in range(steps):
+        t_end = (n + 1) * dt
+        rate = RATE if 10 + 1e-9 < t_end <= 13 + 1e-9 else 0.0
+        a[n + 1] = (a[n] + dt * rate) / (1 + K * dt)
+    t, values = result.signal("net", "A")
+    np.testing.assert_allclose(values, a[np.rint(t / dt).astype(int)], rtol=1e-9)
+    peak = result.metadata["extremes"]["net.A"]
+    assert peak["max"] == pytest.approx(a.max(), rel=1e-9) and peak["t_max"] == pytest.approx(13.0)
+    assert result.metadata["chunks"] > 1
 
 
 def test_reference_keeps_only_the_recorded_species():

@@ -8,7 +8,9 @@ recordings need at their sample times (:mod:`bridge.backends.network_sampling`) 
 read-outs post hoc with :meth:`~bridge.model.reactions.ReactionNetwork.readout`.  The same species
 are also recorded at every integration step (``Vector.record`` without sample times: CVODE's step
 ends, or every dt), from which the peak and minimum of every recorded variable are computed
-(``metadata["extremes"]``): about 8 bytes per species and step (4xHFS: 1.2e5 CVODE steps).
+(``metadata["extremes"]``); the run is integrated in chunks after each of which those per-step records
+are taken in and cleared, so their memory is a fraction of the 8 bytes per species and step a whole
+run would hold (4xHFS: 1.2e5 CVODE steps, 35 species).
 
 Integration (backend options of :class:`~bridge.backends.neuron.NeuronBackend`):
 
@@ -23,6 +25,7 @@ Integration (backend options of :class:`~bridge.backends.neuron.NeuronBackend`):
 """
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -44,6 +47,9 @@ RTOL = 1e-8
 ATOL_NM = 1e-14
 #: ParallelContext.psolve's integration stretch (ms); there are no NetCon delays to respect
 MAX_STEP_MS = 1e9
+#: the run is integrated in about this many chunks (and as many between injection switches), after
+#: each of which the per-step records are taken in and cleared (:meth:`NetworkSimulation._stops`)
+CHUNKS = 20
 #: CVODE runs this fraction of the duration past it so that the sample at the duration is taken
 END_SLACK = 1e-12
 #: a pulse time is "on the grid" when within this fraction of dt of it (fixed step)
@@ -164,44 +170,76 @@ class NetworkSimulation:
             if injection.end < duration:
                 off.event(float(injection.end))
 
+    def _stops(self) -> list[float]:
+        """psolve stop times (ms): the run in chunks, after each of which the per-step records are
+        taken in and cleared (:meth:`_absorb`), so that their memory stays a fraction of the run's:
+        :data:`CHUNKS` equal stretches, and, since steps crowd where pulses are, a stop between two
+        injection switches every 1/:data:`CHUNKS` of them.  Chunking does not change the solution (CVODE
+        continues from its own state; fixed steps stop on the grid)."""
+        duration, dt = float(self.model.simulation.duration), float(self.model.simulation.dt)
+        stops = {duration * k / CHUNKS for k in range(1, CHUNKS)}
+        switches = self.network.breakpoints(duration)
+        every = max(1, len(switches) // CHUNKS)
+        stops |= {0.5 * (a + b) for a, b in zip(switches[every - 1::every], switches[every::every])}
+        if not self.cvode:  # half a step past a grid point: psolve stops on that point
+            stops = {(math.floor(t / dt) + 0.5) * dt for t in stops}
+        end = duration + (END_SLACK * duration if self.cvode else 0.5 * dt)
+        return sorted(t for t in stops if 0 < t < duration) + [end]
+
     def run(self) -> Result:
         h = self.h
         self._initialise()
+        self.tracker = extremes(self.model, self.plan)
+        self.fixed_samples = [np.full((len(g.times), len(g.species)), np.nan) for g in self.plan.groups]
+        self.chunks = 0
         started = time.perf_counter()
         context = h.ParallelContext()
         context.set_maxstep(MAX_STEP_MS)  # no spike exchange: integrate in long stretches
-        duration = float(self.model.simulation.duration)
         # psolve does not deliver the events (recording ones too) due exactly at its stop time
-        context.psolve(duration + (END_SLACK * duration if self.cvode else 0.5 * self.model.simulation.dt))
+        for stop in self._stops():
+            context.psolve(stop)
+            self._absorb()
         simulate_s = time.perf_counter() - started
         result = self._collect()
         result.metadata.update(simulate_s=simulate_s, cvode=self.cvode, rtol=self.rtol, atol_nM=self.atol,
                                mechanism=self.layout.mechanism, compile_s=self.build.seconds,
-                               compiled=self.build.compiled, library=str(self.build.library))
+                               compiled=self.build.compiled, library=str(self.build.library), chunks=self.chunks)
         return result
 
-    def _collect(self) -> Result:
-        """Samples and extremes of the recorded variables."""
-        step_t = np.asarray(self.step_t.as_numpy(), dtype=float)
-        steps = {name: np.array(vector.as_numpy(), dtype=float) for name, vector in self.steps.items()}
-        if len(step_t) and step_t[0] == 0:  # recorded by finitialize, before the adapter set the concentrations
-            for name, values in steps.items():
-                values[0] = self.network.species[name]
-        tracker = extremes(self.model, self.plan)
+    def _absorb(self) -> None:
+        """Take in the per-step records of the last chunk (extremes; fixed step: the samples), then clear them."""
+        step_t = self.step_t.as_numpy()
+        steps = {name: vector.as_numpy() for name, vector in self.steps.items()}
         duration = self.model.simulation.duration
         within = step_t <= duration * (1 + END_SLACK) + 1e-9  # psolve runs a little past the duration
-        tracker.update(step_t[within], {name: values[within] for name, values in steps.items()})
+        if self.chunks == 0 and len(step_t) and step_t[0] == 0:
+            # recorded by finitialize, before the adapter set the concentrations: use those instead
+            within[0] = False
+            self.tracker.update(np.zeros(1), {name: np.array([self.network.species[name]]) for name in steps})
+        self.tracker.update(step_t[within], {name: values[within] for name, values in steps.items()})
+        if not self.cvode:  # the samples are the per-dt records at the sample times
+            tolerance = 1e-6 * self.model.simulation.dt
+            for group, data in zip(self.plan.groups, self.fixed_samples):
+                rows = np.clip(np.searchsorted(step_t, group.times - tolerance), 0, max(len(step_t) - 1, 0))
+                hit = (np.abs(step_t[rows] - group.times) <= tolerance) if len(step_t) else np.zeros(len(rows), bool)
+                for j, species in enumerate(group.species):
+                    data[hit, j] = steps[species][rows[hit]]
+        self.chunks += 1
+        for vector in [self.step_t, *self.steps.values()]:
+            vector.resize(0)
+
+    def _collect(self) -> Result:
+        """Samples (taken during the run) and extremes of the recorded variables."""
         values = []
-        for group, vectors in zip(self.plan.groups, self.samples):
-            data = np.empty((len(group.times), len(group.species)))
-            for j, species in enumerate(group.species):
-                if self.cvode:
-                    column = np.asarray(vectors[species].as_numpy(), dtype=float)[: len(group.times)]
-                else:  # the per-dt record: element k is the state at k*dt
-                    rows = np.rint(group.times / self.model.simulation.dt).astype(int)
-                    column = steps[species][rows] if len(rows) and rows[-1] < len(steps[species]) else np.empty(0)
-                if len(column) != len(group.times):
-                    raise RuntimeError(f"NEURON recorded {len(column)} samples of {species}, expected {len(group.times)}")
-                data[:, j] = column
+        for group, vectors, fixed in zip(self.plan.groups, self.samples, self.fixed_samples):
+            if self.cvode:
+                data = np.column_stack([np.asarray(vectors[s].as_numpy(), dtype=float)[: len(group.times)]
+                                        for s in group.species]) if group.species else np.empty((0, 0))
+            else:
+                data = fixed
+            if data.shape != (len(group.times), len(group.species)) or np.isnan(data).any():
+                raise RuntimeError(f"NEURON recorded {data.shape[0]} samples of {', '.join(group.species)}, "
+                                   f"expected {len(group.times)}")
             values.append(data)
+        tracker = self.tracker
         return finish(Result(model=self.model.name, backend="neuron"), self.model, self.plan, values, tracker)

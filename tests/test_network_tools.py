@@ -120,9 +120,11 @@ def test_zero_flux_keeps_the_species_injectable():
     for path in MODELS.glob("spine_*.yaml"):
         document = read_document(path)
         base = load(path).network
-        for name in variant_names(document):
+        control = load(path, variant_overrides(document, "control", str(path))).network
+        assert kinetic.network_mod(control) == kinetic.network_mod(base), path.name
+        for name in variant_names(document):   # the generated text depends on the structure only
             variant = load(path, variant_overrides(document, name, str(path))).network
-            assert kinetic.mechanism_name(variant) == kinetic.mechanism_name(base), (path.name, name)
+            assert variant.injected_species == base.injected_species, (path.name, name)
 
 
 # ------------------------------------------------------------------ rate multipliers
@@ -180,6 +182,24 @@ def test_fig4_variants_inject_what_the_paper_scripts_inject(file, variant):
         expected_rate = flux / (AVOGADRO * 0.5e-15) * 1e9
         assert len(rates) == (pulses if flux else 0), species
         assert all(r == pytest.approx(expected_rate, rel=1e-12) for r in rates), species
+
+
+#: protocol shapes of the paper's Fig. 9 fits, ModelDB 260971 NEURON/protocols_many.py (Ca_input_Ns,
+#: Ca_input_freqs (Hz), Ca_input_Ntrains, Ca_input_trainTs (ms, onset to onset), Ca_input_durs (ms))
+SHAPES = {"hfs_1x100": (100, 100, 1, None, 3), "hfs_156_312Hz": (156, 312, 1, None, 3),
+          "tbs_10x4": (4, 100, 10, 200, 3), "tbs_50x4": (4, 100, 50, 200, 3), "lfs_50_0.1Hz": (50, 0.1, 1, None, 3),
+          "lfs_180_1Hz_15ms": (180, 1, 1, None, 15), "hfs_25x5": (5, 100, 25, 1000, 3)}
+
+
+@pytest.mark.parametrize("variant", list(SHAPES))
+def test_protocol_shape_variants_follow_protocols_many(variant):
+    pulses, hz, trains, train_t, duration = SHAPES[variant]
+    path = MODELS / "spine_4xhfs.yaml"
+    model = load(path, variant_overrides(read_document(path), variant, str(path)))
+    onsets = np.array([i.onset for i in model.network.injections if i.species == "Ca"])
+    expected = 4_040_000 + np.add.outer(np.arange(trains) * (train_t or 0), np.arange(pulses) * 1000.0 / hz).ravel()
+    np.testing.assert_allclose(onsets, np.sort(expected), rtol=0, atol=1e-6)
+    assert {i.duration for i in model.network.injections} == {duration}
 
 
 def test_fig11_variants_scale_the_paper_scripts_rates():

@@ -221,6 +221,9 @@ def plan(source: str, sets: Sequence[str] = (), variants: Sequence[str] | None =
         for combination in itertools.product(*swept.values()):
             values = dict(zip(paths, combination))
             model = load(source, base + fixed + [f"{p}={v}" for p, v in values.items()])
+            if model.network is None:
+                raise ModelError("the model has no 'network' section", "network", "a reaction-network model "
+                                 "(bridge sweep reports read-outs against the protocol onset and a control)", source)
             point = Point(values, variant, model, run_key(model))
             if control and model.network is not None and model.network.stimulation_onset is not None:
                 ctrl = from_dict(apply_overrides(model.document, control_overrides(model.document, source), source),

@@ -410,6 +410,8 @@ def test_sweep_refuses_invalid_points_before_running(tmp_path):
     assert "sweeping" not in result.stderr and not (tmp_path / "o").exists()
     with pytest.raises(ModelError, match="not recorded"):
         plan(path, ["network.protocol.pulses=1,2"], readout="Q")
+    with pytest.raises(ModelError, match="no 'network' section"):
+        plan(str(MODELS / "tsodyks_depression.yaml"), ["projections.pre_post.synapse.U=0.4,0.5"])
 
 
 # ------------------------------------------------------------------ plots

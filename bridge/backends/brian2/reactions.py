@@ -24,7 +24,8 @@ needed.  A network can be mild at its initial state and stiff later (during a Ca
 CaMKII example has max |λ| ~ 0.3/ms at rest and ~ 300/ms at the end of a pulse), so :func:`check` also
 checks along the reference trajectory (:func:`trajectory_instability`: the reference solver at a loose
 tolerance, eigenvalues at the end of every injection pulse and at evenly spaced times, at most
-:data:`TRAJECTORY_POINTS` states) before Brian2 is started.  After a run, :func:`unstable_sample`
+:data:`TRAJECTORY_POINTS` states) before Brian2 is started; that costs about a loose reference run
+(the README's CaMKII example: 1 s; the full spine network with its 1600 pulses: about 70 s).  After a run, :func:`unstable_sample`
 re-checks states of the run itself and the run fails the same way if they are too stiff for dt.
 Other methods (``exact``, ``exponential_euler``, GSL) are refused for networks.
 

@@ -199,6 +199,9 @@ def _run(args) -> int:
 
         overrides = variant_overrides(read_document(args.model), args.variant, args.model) + overrides
     model = load(args.model, overrides)
+    if (args.summary or args.control) and model.network is None:
+        raise ModelError("the model has no 'network' section", "--summary" if args.summary else "--control",
+                         "a reaction-network model", source=args.model)
     _print_warnings(model, args.backend)
     print(f"running {model.name}{' (' + args.variant + ')' if args.variant else ''} on {args.backend} "
           f"({model.simulation.duration:g} ms) ...", file=sys.stderr, flush=True)

@@ -351,6 +351,16 @@ def test_run_summary_against_the_control(tmp_path):
     assert d[4] == f"{100 * (math.exp(-0.9) - 1):+.2f}" and abs(float(d[6])) < 0.005
 
 
+def test_run_options_refuse_bad_input():
+    for args, message in [
+        (["run", MODELS / "spine_camkii.yaml", "--variant", "nope"],
+         "spine_camkii.yaml: --variant: unknown variant 'nope' (expected one of base, control)"),
+        (["run", MODELS / "tsodyks_depression.yaml", "--control"],
+         "tsodyks_depression.yaml: --control: the model has no 'network' section (expected a reaction-network model)")]:
+        result = subprocess.run([sys.executable, "-m", "bridge.cli", *map(str, args)], capture_output=True, text=True)
+        assert result.returncode == 2 and result.stderr.strip().endswith(message), result.stderr
+
+
 def test_summary_values_and_format(tmp_path):
     model = load(inert_path(tmp_path))
     result = bridge.simulate(model, "reference")

@@ -105,6 +105,20 @@ def main() -> int:
                     "directory (NEURON generates and compiles the mechanism); warm = median of the repeats, "
                     "compiled / new cache files must be false / 0.  g_ampa is read at the protocol onset (4040 s) "
                     "and at the end (5000 s).", "", "![spine](spine.png)", ""]
+    window = load("spine_window")
+    if window:
+        m, after = window["machine"], window.get("machine_after", {})
+        out += ["## Spine model: recording windows and true peaks", "",
+                f"Machine: {machine_text(m)}.  Load average at start {[round(x, 2) for x in m['load_average']]}, at end "
+                f"{[round(x, 2) for x in after.get('load_average', [])]}.", "",
+                f"Command: `python benchmarks/spine_window.py` with {window['args']}.", "", window["table"], "",
+                "The full 4xHFS on NEURON (warm, median of the repeats, alternating): `before` is the code and model "
+                "of the commit before issue #18 (8 variables every 10 s); `no window` today's model without its "
+                "1 ms recording (12 variables every 10 s, the true peak of each tracked over every CVODE step); "
+                "`1 ms window` the shipped model (5 of them also every 1 ms over 4040-4060 s).  Target: the window "
+                "slows the run by at most 2x.  The reference rows (if run): peak memory of the worker with the "
+                "window, and sampling Ca every 1 ms over the whole 5000 s (before issue #18 the solver stored all "
+                "204 species at every sample: 8.2 GB for that case).", ""]
     out += ratios(overhead, scaling, harness)
     if NOTES.exists():
         out += [NOTES.read_text()]

@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("models", nargs="+", metavar="MODEL", help="model file(s), YAML or JSON")
     validate.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                           help="override a field, e.g. projections.pre_post.synapse.U=0.4")
+    validate.add_argument("--variants", action="store_true", help="also check every variant of each file")
 
     run = commands.add_parser("run", help="run a model on one backend")
     run.add_argument("model", metavar="MODEL")
@@ -36,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dt", type=float, metavar="MS", help="override the time step (ms)")
     run.add_argument("--threads", type=int, metavar="N", help="threads for backends that use them (NEST)")
     run.add_argument("--force", action="store_true", help="overwrite existing --out/--plot files")
+    run.add_argument("--variant", metavar="NAME", help="a variant of the model file (its variants: section, or "
+                     "base / control for a reaction network), applied before --set")
+    run.add_argument("--summary", action="store_true", help="reaction networks: read-outs at the protocol onset "
+                     "and at the end, their change, true peaks (every solver step)")
+    run.add_argument("--control", action="store_true", help="reaction networks: also run the control (no "
+                     "stimulation) in parallel and give the changes against it (implies --summary)")
     _add_backend_options(run)
 
     compare = commands.add_parser("compare", help="run a model on several backends and judge agreement "
@@ -59,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
                               "model, dt, options and bridge version")
     _add_backend_options(compare)
 
+    from .sweep_cli import add_parser as add_sweep_parser
+
+    add_sweep_parser(commands, _add_backend_options)
+
     commands.add_parser("info", help="list backends, their versions and what each supports")
 
     neurord = commands.add_parser("import-neurord", help="convert a single-compartment NeuroRD model "
@@ -78,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     neurord.add_argument("--record", metavar="LIST", help="comma-separated variables to record "
                          "(default: Ca and every read-out)")
     neurord.add_argument("--description", default="", help="text put first in the model's description")
+    neurord.add_argument("--protocol", metavar="NAME", help="group the co-timed injections into one "
+                         "network.protocol block called NAME")
     neurord.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
     catalog = commands.add_parser("catalog", help="list model types with their parameters, units, defaults "
@@ -122,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         commands = {"validate": _validate, "run": _run, "compare": _compare, "info": _info, "catalog": _catalog,
-                    "import-neurord": _import_neurord}
+                    "import-neurord": _import_neurord, "sweep": _sweep}
         return commands[args.command](args)
     except BridgeError as exc:
         print(f"bridge: {exc}", file=sys.stderr)
@@ -143,11 +156,29 @@ def _validate(args) -> int:
             print(exc.line(), file=sys.stderr)
             status = EXIT_INVALID
             continue
+        if args.variants and not _valid_variants(path, model, args.set):
+            status = EXIT_INVALID
+            continue
         network = (f"network {model.network.name!r} with {len(model.network.species)} species and "
                    f"{len(model.network.reactions)} reactions, ") if model.network is not None else ""
         print(f"{path}: ok ({network}{len(model.populations)} populations, {len(model.stimuli)} stimuli, "
               f"{len(model.projections)} projections, {model.simulation.duration:g} ms at dt {model.simulation.dt:g} ms)")
     return status
+
+
+def _valid_variants(path: str, model, overrides: list[str]) -> bool:
+    """Load every variant of ``model`` (from ``path``); print each invalid one (one line)."""
+    from .model import load
+    from .model.variants import variant_names, variant_overrides
+
+    ok = True
+    for name in variant_names(model.document):
+        try:
+            load(path, variant_overrides(model.document, name, path) + list(overrides))
+        except ModelError as exc:
+            print(f"{exc.line()} [variant {name}]", file=sys.stderr)
+            ok = False
+    return ok
 
 
 def _check_writable(path: str | None, force: bool, field: str) -> None:
@@ -172,29 +203,79 @@ def _run(args) -> int:
     overrides = list(args.set)
     if args.threads:
         overrides.append(f"simulation.threads={args.threads}")
+    if args.variant:
+        from .model import read_document
+        from .model.variants import variant_overrides
+
+        overrides = variant_overrides(read_document(args.model), args.variant, args.model) + overrides
     model = load(args.model, overrides)
-    print(f"running {model.name} on {args.backend} ({model.simulation.duration:g} ms) ...", file=sys.stderr, flush=True)
+    if (args.summary or args.control) and model.network is None:
+        raise ModelError("the model has no 'network' section", "--summary" if args.summary else "--control",
+                         "a reaction-network model", source=args.model)
+    _print_warnings(model, args.backend)
+    print(f"running {model.name}{' (' + args.variant + ')' if args.variant else ''} on {args.backend} "
+          f"({model.simulation.duration:g} ms) ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    result = simulate(model, args.backend, dt=args.dt, options=_backend_options(args).get(args.backend))
+    options = _backend_options(args).get(args.backend)
+    control = None
+    if args.control and model.network is not None:
+        from .network_summary import run_with_control
+
+        result, control = run_with_control(model, args.backend, args.dt, options)
+    else:
+        result = simulate(model, args.backend, dt=args.dt, options=options)
     elapsed = time.perf_counter() - started
     print(f"{model.name} on {args.backend}: done in {elapsed:.2f} s "
           f"(set-up {result.metadata.get('setup_s', float('nan')):.2f} s, "
           f"simulation {result.metadata.get('simulate_s', float('nan')):.2f} s)")
+    extremes = result.metadata.get("extremes") or {}
     for (owner, variable), sig in result.signals.items():
+        peak = extremes.get(f"{owner}.{variable}")
+        true_peak = f"; true peak {peak['max']:.6g} at {peak['t_max']:.6g} ms (every solver step)" if peak else ""
         print(f"  {owner}.{variable}: {len(sig.times)} samples x {len(sig.indices)} cells, "
-              f"range {sig.values.min():.6g} .. {sig.values.max():.6g} {sig.unit}")
+              f"range {sig.values.min():.6g} .. {sig.values.max():.6g} {sig.unit}{true_peak}")
     for population, trains in result.spike_trains.items():
         counts = [len(t) for t in trains]
         print(f"  {population}: {sum(counts)} spikes in {len(trains)} cells")
+    if model.network is not None and (args.summary or args.control):
+        from .network_summary import format_summary, summarise
+
+        print(format_summary(summarise(model, result, control)))
+        if control is None:
+            print("  (--control: also the change against the same model without stimulation)")
     if args.out:
         result.save(args.out)
         print(f"  saved {args.out}")
     if args.plot:
-        from .plotting import plot_results
+        if model.network is not None:
+            from .network_plot import plot_network_run
 
-        plot_results([result], args.plot, title=f"{model.name} on {args.backend}")
+            plot_network_run([result], model, args.plot, title=f"{model.name} on {args.backend}")
+        else:
+            from .plotting import plot_results
+
+            plot_results([result], args.plot, title=f"{model.name} on {args.backend}")
         print(f"  plotted {args.plot}")
     return EXIT_OK
+
+
+def _print_warnings(model, backend: str) -> None:
+    """The backend's cautions about this run (e.g. its cost), before it starts."""
+    from .backends.registry import get_backend
+
+    try:
+        warnings = get_backend(backend).warnings(model)
+    except BridgeError:
+        return  # an unknown backend is reported by the run itself
+    for warning in warnings:
+        print(f"bridge: warning: {warning}", file=sys.stderr, flush=True)
+
+
+def _sweep(args) -> int:
+    from .sweep_cli import command
+
+    _check_writable(args.plot, args.force, "--plot")
+    return command(args, _backend_options(args).get(args.backend), _print_warnings)
 
 
 def _compare(args) -> int:
@@ -245,7 +326,7 @@ def _import_neurord(args) -> int:
     document = import_neurord(args.reactions, args.initial, args.stimulation, volume=args.volume,
                               duration=args.duration, interval=args.interval, name=args.name,
                               network_name=args.network_name, keep_species=listed(args.species),
-                              record=listed(args.record), description=args.description)
+                              record=listed(args.record), description=args.description, protocol=args.protocol)
     try:
         model = from_dict(document, source=args.out)  # the result must be a valid model
     except ModelError as exc:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -126,11 +127,18 @@ class Result:
         for (owner, variable), sig in self.signals.items():
             if len(sig.times) == 0:
                 continue
-            step = float(sig.times[1] - sig.times[0]) if len(sig.times) > 1 else float(sig.times[0])
-            segment.analogsignals.append(neo.AnalogSignal(
-                sig.values, units=_neo_unit(sig.unit), sampling_period=step * pq.ms,
-                t_start=float(sig.times[0]) * pq.ms, name=f"{owner}.{variable}",
-                array_annotations={"index": np.asarray(sig.indices)}))
+            steps = np.diff(sig.times)
+            regular = len(steps) == 0 or np.allclose(steps, steps[0], rtol=1e-9, atol=0)
+            if regular:  # every `interval`; a network signal merging recording windows is irregular
+                step = float(steps[0]) if len(steps) else float(sig.times[0])
+                segment.analogsignals.append(neo.AnalogSignal(
+                    sig.values, units=_neo_unit(sig.unit), sampling_period=step * pq.ms,
+                    t_start=float(sig.times[0]) * pq.ms, name=f"{owner}.{variable}",
+                    array_annotations={"index": np.asarray(sig.indices)}))
+            else:
+                segment.irregularlysampledsignals.append(neo.IrregularlySampledSignal(
+                    np.asarray(sig.times) * pq.ms, sig.values, units=_neo_unit(sig.unit), time_units=pq.ms,
+                    name=f"{owner}.{variable}", array_annotations={"index": np.asarray(sig.indices)}))
             stop = max(stop, float(sig.times[-1]))
         for population, trains in self.spike_trains.items():
             for index, train in enumerate(trains):
@@ -149,10 +157,15 @@ def split_spikes(times: np.ndarray, cells: np.ndarray, size: int) -> list[np.nda
     return [times[bounds[c]:bounds[c + 1]].copy() for c in range(size)]
 
 
+@functools.lru_cache(maxsize=None)
 def _neo_unit(unit: str):
     import quantities as pq
 
-    return pq.dimensionless if unit in ("", "1") else pq.CompoundUnit(unit) if "/" in unit else getattr(pq, unit)
+    if unit in ("", "1", "particles"):
+        return pq.dimensionless
+    if unit == "nM":  # quantities has mM and uM but no nM (reaction-network concentrations)
+        return getattr(pq, "nM", None) or pq.UnitQuantity("nanomolar", 1e-3 * pq.uM, symbol="nM")
+    return pq.CompoundUnit(unit) if "/" in unit else getattr(pq, unit)
 
 
 def _json_default(value: Any) -> Any:

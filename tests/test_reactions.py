@@ -210,6 +210,7 @@ def test_ampa_readout_and_sum_readout():
 def _conservation_error(model_path: str, duration_ms: float, interval_ms: float, rtol: float = 1e-10) -> float:
     document = yaml.safe_load(open(model_path, encoding="utf-8"))
     document["network"].pop("injections", None)
+    document["network"].pop("protocol", None)
     document["simulation"]["duration"] = f"{duration_ms} ms"
     model = from_dict(document)
     network = model.network

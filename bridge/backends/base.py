@@ -48,6 +48,11 @@ class Backend:
         """Simulate ``model`` in this process and return its :class:`Result`."""
         raise NotImplementedError
 
+    def warnings(self, model: Model) -> list[str]:
+        """Cautions about running ``model`` here (e.g. its cost), cheap to compute and without importing
+        the simulator: the command line prints them before it starts the run."""
+        return []
+
 
 def used_types(model: Model) -> Iterator[ModelType]:
     """Each type ``model`` uses, once, in model order (populations, projections, stimuli)."""

@@ -76,6 +76,6 @@ def balances(network: ReactionNetwork, flux_names: list[str]) -> dict[str, str]:
 
 
 def injected_species(network: ReactionNetwork) -> list[str]:
-    """Species that receive an injection, in species order."""
-    injected = {inj.species for inj in network.injections}
-    return [name for name in network.names if name in injected]
+    """Species that receive an injection (or could: a rate set to 0), in species order
+    (:attr:`ReactionNetwork.injected_species`)."""
+    return network.injected_species

@@ -119,6 +119,7 @@ class Recording:
     or the state of a continuous synapse (``projection`` set; ``indices`` are connection indices).
 
     ``owner`` (the population or projection name) is the first part of the result's signal keys.
+    ``start``/``stop`` (ms; reaction networks only) restrict the samples to a window.
     """
 
     name: str
@@ -128,6 +129,8 @@ class Recording:
     indices: list[int]
     interval: float
     projection: str | None = None
+    start: float = 0.0
+    stop: float | None = None
 
     @property
     def owner(self) -> str:
@@ -160,11 +163,18 @@ class Model:
         return self.stimuli[name].size
 
     def sample_times(self, recording: Recording) -> np.ndarray:
-        """Recording sample times (ms): interval, 2*interval, ..., up to the duration (grid times,
-        see :mod:`bridge.timegrid`)."""
+        """Recording sample times (ms): interval, 2*interval, ..., up to the duration; with a window,
+        the multiples of the interval in [start, stop] (and <= the duration); grid times, see
+        :mod:`bridge.timegrid`."""
         n = steps(self.simulation.duration, recording.interval)
         every = steps(recording.interval, self.simulation.dt)
-        return grid_times(np.arange(1, n + 1) * every, self.simulation.dt)
+        if recording.start == 0 and recording.stop is None:
+            multiples = np.arange(1, n + 1)
+        else:
+            first = max(1, int(np.ceil(recording.start / recording.interval - 1e-9)))
+            stop = self.simulation.duration if recording.stop is None else min(recording.stop, self.simulation.duration)
+            multiples = np.arange(first, min(n, int(np.floor(stop / recording.interval + 1e-9))) + 1)
+        return grid_times(multiples * every, self.simulation.dt)
 
     def spike_sources(self) -> dict[str, Stimulus]:
         return {k: s for k, s in self.stimuli.items() if s.stimulus_type.spike_source}

@@ -25,8 +25,10 @@ from .description import (Model, Population, Projection, Recording, Simulation, 
 from .network_loader import network_recording, parse_network
 from .types import ModelType, all_types, resolve_types
 
+from .variants import check_variants
+
 _TOP_LEVEL = {"name", "description", "simulation", "populations", "stimuli", "projections",
-              "recordings", "tolerances", "notes", "network", "types", "include"}
+              "recordings", "tolerances", "notes", "network", "types", "include", "variants"}
 
 
 def load(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Model:
@@ -85,6 +87,7 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
 
     declared = resolve_types(document, source)
     kinds = all_types(declared)
+    check_variants(document.get("variants"), check)
     simulation = _simulation(check.mapping(document.get("simulation"), "simulation"), check)
     dt = simulation.dt
     populations = {name: _population(name, check.mapping(spec, f"populations.{name}"), kinds, check, dt)

@@ -14,18 +14,33 @@ The section describes a well-mixed mass-action reaction network in one compartme
       injections:                  # constant-rate pulses [onset, onset + duration)
         ca: {species: Ca, onset: 1000 ms, duration: 3 ms, rate: 1900 particle/ms,
              period: 10 ms, count: 100, trains: 4, train_interval: 4000 ms}
+      protocol:                    # pulses injecting several species together (see _protocol)
+        name: 4xHFS
+        onset: 4040000 ms
+        pulses: 100                # per train
+        frequency: 100 Hz          # or period: 10 ms
+        pulse_duration: 3 ms
+        trains: 4
+        train_gap: 3007 ms         # end of a train to the next onset; or train_interval (onset to onset)
+        fluxes: {Ca: 1900 particle/ms, L: 10 particle/ms}
       readouts:
         CaM_bound: {sum: {CaMCa4: 1, CaM: 0}}          # weighted sum of species (nM)
+        GluR2_memb_N: {sum: [GluR2_memb], unit: particles}   # the same as a number of molecules
         g_ampa: {ampa_conductance: {glur1: [...], glur1_s831: [...], glur2: [...]}}   # pS
 
 Rate constants carry units matching the order of their rate law (the sum of the exponents, which
 are the stoichiometries unless ``forward_powers``/``reverse_powers`` say otherwise): order ``n``
-needs concentration^(1-n)/time.  Injection rates are concentration/time or amount/time
-(``particle/ms``, converted with the volume).  Every error names the file, the field path, the
-value and what was expected.
+needs concentration^(1-n)/time; ``scale`` (both directions), ``forward_scale`` and
+``reverse_scale`` multiply them (numbers >= 0; 0 blocks a reaction), so that a sweep can reach a rate
+by ``network.reactions.NAME.scale``.  Injection rates are concentration/time or amount/time
+(``particle/ms``, converted with the volume).  An injection or protocol flux of rate 0 injects
+nothing but keeps the species injectable (:attr:`ReactionNetwork.silent_injections`), so that a
+control run shares the stimulated run's generated code.  Every error names the file, the field
+path, the value and what was expected.
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Mapping
 
@@ -33,13 +48,16 @@ from ..catalog.names import object_problem
 from .checker import Checker
 from .description import Recording
 from ..errors import ModelError
-from .reactions import NM_UM3_TO_PARTICLES, Injection, Reaction, ReactionNetwork, Readout
+from .reactions import NM_UM3_TO_PARTICLES, Injection, Protocol, Reaction, ReactionNetwork, Readout
 from ..units import QuantityError, parse
 
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
-_SECTION_KEYS = {"name", "volume", "species", "reactions", "injections", "readouts"}
+_SECTION_KEYS = {"name", "volume", "species", "reactions", "injections", "protocol", "readouts"}
+_SCALES = ("scale", "forward_scale", "reverse_scale")
 _REACTION_KEYS = {"name", "reactants", "products", "forward", "reverse", "forward_powers", "reverse_powers",
-                  "note"}
+                  "note", *_SCALES}
+_PROTOCOL_KEYS = {"name", "onset", "pulses", "frequency", "period", "pulse_duration", "trains", "train_interval",
+                  "train_gap", "fluxes", "note"}
 _INJECTION_KEYS = {"species", "onset", "duration", "rate", "period", "count", "trains", "train_interval"}
 #: unit conductances (pS) of the tetramer classes, from the shared spine README (Mäki-Marttunen 2020)
 DEFAULT_AMPA_CONDUCTANCES = {"glur1": 12.4, "glur1_s831": 18.9, "glur2": 2.2, "hetero": 2.5}
@@ -78,13 +96,22 @@ def parse_network(spec: Any, check: Checker, dt: float) -> ReactionNetwork:
         raise check.fail(f"{spec['volume']!r} is not positive", "network.volume", "a volume > 0 um**3")
     species = _species(check.mapping(spec.get("species"), "network.species"), check)
     reactions = _reactions(spec.get("reactions"), species, check)
-    injections = [pulse for key, item in check.mapping(spec.get("injections"), "network.injections").items()
-                  for pulse in _injection(str(key), check.mapping(item, f"network.injections.{key}"),
-                                          species, volume, dt, check)]
+    injections: list[Injection] = []
+    silent: list[str] = []
+    for key, item in check.mapping(spec.get("injections"), "network.injections").items():
+        pulses = _injection(str(key), check.mapping(item, f"network.injections.{key}"), species, volume, dt, check)
+        injections += [p for p in pulses if p.rate != 0]
+        silent += [p.species for p in pulses if p.rate == 0]
+    protocol = None
+    if spec.get("protocol") is not None:
+        protocol = _protocol(check.mapping(spec["protocol"], "network.protocol"), species, volume, check)
+        injections += protocol.injections()
+        silent += [s for s, rate in protocol.fluxes.items() if rate == 0]
     readouts = {str(key): _readout(str(key), check.mapping(item, f"network.readouts.{key}"), species, check)
                 for key, item in check.mapping(spec.get("readouts"), "network.readouts").items()}
     return ReactionNetwork(name=name, species=species, reactions=reactions, volume=volume,
-                           injections=injections, readouts=readouts)
+                           injections=injections, readouts=readouts, protocol=protocol,
+                           silent_injections=tuple(dict.fromkeys(silent)))
 
 
 def _species(spec: Mapping[str, Any], check: Checker) -> dict[str, float]:
@@ -183,6 +210,13 @@ def _reaction(name: str, spec: Mapping[str, Any], species: Mapping[str, float], 
                              "no reverse rate for a degradation reaction")
         reverse = _rate_constant(spec["reverse"], draft.reverse_order, draft.reverse_exponents, check,
                                  f"{path}.reverse")
+    factors = {}
+    for key in _SCALES:
+        factors[key] = check.quantity(spec.get(key, 1.0), "1", f"{path}.{key}")
+        if not factors[key] >= 0:
+            raise check.fail(f"{spec.get(key)!r} is negative", f"{path}.{key}", "a factor >= 0 (0 blocks the reaction)")
+    forward *= factors["scale"] * factors["forward_scale"]
+    reverse *= factors["scale"] * factors["reverse_scale"]
     return Reaction(name, reactants, products, forward, reverse, forward_powers, reverse_powers)
 
 
@@ -246,6 +280,88 @@ def _spacing(spec: Mapping[str, Any], key: str, repeats: int, span: float, check
     return value
 
 
+def _protocol(spec: Mapping[str, Any], species: Mapping[str, float], volume: float, check: Checker) -> Protocol:
+    """The ``network.protocol`` block: ``trains`` trains of ``pulses`` pulses of ``pulse_duration``
+    at ``frequency`` (or every ``period``), trains every ``train_interval`` (onset to onset) or
+    ``train_gap`` after the end of the previous train, from ``onset``; every species of ``fluxes`` is
+    injected at its rate during every pulse.  Pulse times need not lie on the dt grid (the fixed-step
+    backends refuse them when they do not)."""
+    path = "network.protocol"
+    check.keys(spec, _PROTOCOL_KEYS, path)
+    for key in ("onset", "pulse_duration", "fluxes"):
+        if key not in spec:
+            raise check.fail(f"missing {key!r}", f"{path}.{key}", "onset, pulse_duration and fluxes")
+    name = str(spec.get("name", "protocol"))
+    onset = check.quantity(spec["onset"], "ms", f"{path}.onset")
+    if onset < 0:
+        raise check.fail(f"{spec['onset']!r} is negative", f"{path}.onset", "an onset >= 0 ms")
+    duration = check.quantity(spec["pulse_duration"], "ms", f"{path}.pulse_duration")
+    if not duration > 0:
+        raise check.fail(f"{spec['pulse_duration']!r} is not positive", f"{path}.pulse_duration",
+                         "a pulse duration > 0 ms")
+    pulses = check.integer(spec.get("pulses", 1), f"{path}.pulses", minimum=1)
+    trains = check.integer(spec.get("trains", 1), f"{path}.trains", minimum=1)
+    period = _pulse_period(spec, pulses, duration, check, path)
+    span = (pulses - 1) * period + duration
+    train_interval = _train_interval(spec, trains, span, check, path)
+    fluxes_spec = check.mapping(spec["fluxes"], f"{path}.fluxes", "a mapping of species to injection rates")
+    if not fluxes_spec:
+        raise check.fail("no fluxes", f"{path}.fluxes", "at least one species: rate (e.g. Ca: 1900 particle/ms)")
+    fluxes = {}
+    for key, value in fluxes_spec.items():
+        if key not in species:
+            raise check.fail(f"unknown species {key!r}", f"{path}.fluxes.{key}", "a species declared in network.species")
+        fluxes[str(key)] = _injection_rate(value, volume, check, f"{path}.fluxes.{key}")
+        if fluxes[str(key)] < 0:
+            raise check.fail(f"{value!r} is negative", f"{path}.fluxes.{key}", "a rate >= 0 (0: not injected)")
+    return Protocol(name, onset, pulses, period, duration, trains, train_interval, fluxes)
+
+
+def _pulse_period(spec: Mapping[str, Any], pulses: int, duration: float, check: Checker, path: str) -> float:
+    """Pulse period (ms) from ``frequency`` or ``period`` (exactly one when ``pulses`` > 1)."""
+    given = [k for k in ("frequency", "period") if spec.get(k) is not None]
+    if len(given) > 1:
+        raise check.fail("both 'frequency' and 'period' given", f"{path}.period", "one of them")
+    if not given:
+        if pulses > 1:
+            raise check.fail(f"missing 'frequency' for {pulses} pulses", f"{path}.frequency", "a frequency such as '100 Hz'")
+        return 0.0
+    key = given[0]
+    if key == "frequency":
+        frequency = check.quantity(spec[key], "Hz", f"{path}.frequency")
+        if not frequency > 0:
+            raise check.fail(f"{spec[key]!r} is not positive", f"{path}.frequency", "a frequency > 0 Hz")
+        period = 1000.0 / frequency
+    else:
+        period = check.quantity(spec[key], "ms", f"{path}.period")
+    if pulses > 1 and not period > duration:
+        raise check.fail(f"{spec[key]!r} gives pulses every {period:g} ms, not longer than a pulse ({duration:g} ms)",
+                         f"{path}.{key}", f"pulses that do not overlap: a period > {duration:g} ms")
+    return period
+
+
+def _train_interval(spec: Mapping[str, Any], trains: int, span: float, check: Checker, path: str) -> float:
+    """Train onset-to-onset interval (ms) from ``train_interval`` or ``train_gap`` (end of a train's
+    last pulse to the next onset); exactly one when ``trains`` > 1."""
+    given = [k for k in ("train_interval", "train_gap") if spec.get(k) is not None]
+    if len(given) > 1:
+        raise check.fail("both 'train_interval' and 'train_gap' given", f"{path}.train_gap", "one of them")
+    if not given:
+        if trains > 1:
+            raise check.fail(f"missing 'train_interval' for {trains} trains", f"{path}.train_interval",
+                             "a time such as '4000 ms' (onset to onset), or train_gap")
+        return 0.0
+    key = given[0]
+    value = check.quantity(spec[key], "ms", f"{path}.{key}")
+    interval = value if key == "train_interval" else span + value
+    if key == "train_gap" and value < 0:
+        raise check.fail(f"{spec[key]!r} is negative", f"{path}.train_gap", "a gap >= 0 ms")
+    if trains > 1 and not interval > span:
+        raise check.fail(f"{spec[key]!r} does not exceed a train ({span:g} ms)", f"{path}.{key}",
+                         f"an interval > {span:g} ms (trains must not overlap; or use train_gap)")
+    return interval
+
+
 def _species_list(value: Any, species: Mapping[str, float], check: Checker, path: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise check.fail(f"{value!r} is not a list of species", path, "a non-empty list of species names")
@@ -267,7 +383,10 @@ def _readout(name: str, spec: Mapping[str, Any], species: Mapping[str, float], c
                          "{sum: {species: weight, ...}} or {ampa_conductance: {glur1: [...], glur1_s831: [...], "
                          "glur2: [...]}}")
     if kinds[0] == "sum":
-        check.keys(spec, {"sum"}, path)
+        check.keys(spec, {"sum", "unit"}, path)
+        unit = spec.get("unit", "nM")
+        if unit not in ("nM", "particles"):
+            raise check.fail(f"unknown unit {unit!r}", f"{path}.unit", "nM (concentration) or particles (molecules)")
         terms_spec = spec["sum"]
         if isinstance(terms_spec, list):
             terms = {s: 1.0 for s in _species_list(terms_spec, species, check, f"{path}.sum")}
@@ -280,7 +399,7 @@ def _readout(name: str, spec: Mapping[str, Any], species: Mapping[str, float], c
                 terms[str(key)] = check.quantity(weight, "1", f"{path}.sum.{key}")
             if not terms:
                 raise check.fail("an empty sum", f"{path}.sum", "at least one species")
-        return Readout(name, "sum", terms=terms)
+        return Readout(name, "sum", terms=terms, particles=unit == "particles")
     check.keys(spec, {"ampa_conductance", "conductances"}, path)
     groups_spec = check.mapping(spec["ampa_conductance"], f"{path}.ampa_conductance")
     check.keys(groups_spec, _AMPA_GROUPS, f"{path}.ampa_conductance")
@@ -304,7 +423,7 @@ def network_recording(name: str, spec: Mapping[str, Any], network: ReactionNetwo
                       check: Checker) -> Recording:
     """A recording of species and read-outs of ``network`` (``population: <network name>``)."""
     path = f"recordings.{name}"
-    check.keys(spec, {"population", "variables", "interval", "indices"}, path)
+    check.keys(spec, {"population", "variables", "interval", "indices", "start", "stop"}, path)
     variables = spec.get("variables", [])
     if isinstance(variables, str):
         variables = [variables]
@@ -323,8 +442,21 @@ def network_recording(name: str, spec: Mapping[str, Any], network: ReactionNetwo
     if interval < dt * (1 - 1e-6):
         raise check.fail(f"interval {interval:g} ms is below the time step", f"{path}.interval", f">= dt = {dt:g} ms")
     check.on_grid(interval, dt, f"{path}.interval")
+    start = check.quantity(spec.get("start", "0 ms"), "ms", f"{path}.start")
+    if start < 0:
+        raise check.fail(f"{spec.get('start')!r} is negative", f"{path}.start", "a time >= 0 ms")
+    stop = None
+    if spec.get("stop") is not None:
+        stop = check.quantity(spec["stop"], "ms", f"{path}.stop")
+        if not stop > start:
+            raise check.fail(f"{spec['stop']!r} is not after the start ({start:g} ms)", f"{path}.stop",
+                             "a time after 'start'")
+    first = max(1, math.ceil(start / interval - 1e-9))
+    if first * interval > (stop if stop is not None else math.inf) * (1 + 1e-12):
+        raise check.fail(f"no multiple of the interval ({interval:g} ms) in [{start:g}, {stop:g}] ms",
+                         f"{path}.stop", "a window holding at least one sample time (a multiple of the interval)")
     return Recording(name=name, population=network.name, variables=list(variables), spikes=False, indices=[0],
-                     interval=interval)
+                     interval=interval, start=start, stop=stop)
 
 
 __all__ = ["parse_network", "network_recording", "rate_unit", "DEFAULT_AMPA_CONDUCTANCES"]

@@ -18,6 +18,14 @@ in particles/ms (converted by bridge with the compartment volume).  What is supp
   (trains start every ``end - onset + interTrainInterval``); ``injectionSite`` is irrelevant in one
   compartment.
 
+With ``protocol`` (a name), injections that share their timing (onset, duration, period, pulse
+count, trains) become one ``network.protocol`` block whose ``fluxes`` are their rates, so that one
+``--set network.protocol.frequency=...`` changes every co-injected species; the gap NeuroRD puts
+between trains (``interTrainInterval``) becomes ``train_gap``.
+
+Read-outs are added by species name (:func:`receptor_and_kinase_readouts`): the AMPA receptor groups
+and conductance, and the summed read-outs of :data:`PAPER_READOUTS` whose species all exist.
+
 Anything else (several compartments, ``SurfaceDensitySet``, rate tables, unknown elements, unknown
 species, a train without ``end``) is a :class:`ModelError` naming the file and the element.
 """
@@ -275,20 +283,51 @@ def ampa_groups(species: Iterable[str]) -> dict[str, list[str]] | None:
     return {"glur1": glur1, "glur1_s831": [s for s in glur1 if "S831" in s], "glur2": glur2}
 
 
-#: summed read-outs added when all their species exist (the spine model's kinase activities, named as
-#: in the paper's figures): active CaMKII = its CaM-bound and autophosphorylated free forms; active
-#: PKA = the free catalytic subunit; active PKC = its transient and persistent active forms
-KINASE_READOUTS = {
+_GLUR1_S831P = ["GluR1_S831", "GluR1_S845_S831", "GluR1_S831_PKAc", "GluR1_S845_S831_PP1", "GluR1_S831_PP1",
+                 "GluR1_S845_S831_PP2B", "GluR1_memb_S831", "GluR1_memb_S845_S831", "GluR1_memb_S831_PKAc",
+                 "GluR1_memb_S845_S831_PP1", "GluR1_memb_S831_PP1", "GluR1_memb_S845_S831_PP2B"]
+_GLUR1_S845P = ["GluR1_S845", "GluR1_S845_S831", "GluR1_S845_CKCam", "GluR1_S845_CKpCam", "GluR1_S845_CKp",
+                "GluR1_S845_PKCt", "GluR1_S845_PKCp", "GluR1_S845_PP1", "GluR1_S845_S831_PP1", "GluR1_S845_PP2B",
+                "GluR1_S845_S831_PP2B", "GluR1_memb_S845", "GluR1_memb_S845_S831", "GluR1_memb_S845_CKCam",
+                "GluR1_memb_S845_CKpCam", "GluR1_memb_S845_CKp", "GluR1_memb_S845_PKCt", "GluR1_memb_S845_PKCp",
+                "GluR1_memb_S845_PP1", "GluR1_memb_S845_S831_PP1", "GluR1_memb_S845_PP2B", "GluR1_memb_S845_S831_PP2B"]
+
+#: summed read-outs added when all their species exist: the quantities the paper plots (Maki-Marttunen et
+#: al. 2020, Fig. 3; species lists from its figure script NEURON/drawfig3.py, ModelDB 260971), named as in
+#: its panels.  CaMKII_phospho is the paper's "activated CaMKII" (CKp + CKpCaMCa4); CaMKII_active also
+#: counts the CaM-bound unphosphorylated form.
+PAPER_READOUTS = {
     "CaMKII_active": ["CKCaMCa4", "CKpCaMCa4", "CKp"],
+    "CaMKII_phospho": ["CKp", "CKpCaMCa4"],
+    "CaMCa4_total": ["AC1GsaGTPCaMCa4", "AC1GsaGTPCaMCa4ATP", "AC1GiaGTPCaMCa4", "AC1GiaGTPCaMCa4ATP",
+                     "AC1GsaGTPGiaGTPCaMCa4", "AC1GsGiCaMCa4ATP", "AC1CaMCa4", "AC1CaMCa4ATP", "AC8CaMCa4",
+                     "AC8CaMCa4ATP", "PDE1CaMCa4", "PDE1CaMCa4cAMP", "CaMCa4", "PP2BCaMCa4", "CKCaMCa4", "CKpCaMCa4",
+                     "CKpCaMCa4PP1", "Ip35PP2BCaMCa4", "Ip35PP1PP2BCaMCa4", "PP1PP2BCaMCa4"],
     "PKA_active": ["PKAc"],
     "PKC_active": ["PKCt", "PKCp"],
+    "Gs_active": ["GsaGTP", "AC1GsaGTP", "AC1GsaGTPCaMCa4"],
+    "Gi_active": ["GiaGTP", "AC1GiaGTP", "AC1GiaGTPCaMCa4"],
+    "Gq_active": ["GqaGTP", "PLCGqaGTP", "PLCCaGqaGTP", "PLCCaGqaGTPPip2"],
+    "L_total": ["L", "LR", "LRGs", "PKAcLR", "PKAcpLR", "PKAcppLR", "PKAcpppLR", "pLR", "ppLR", "pppLR", "ppppLR",
+                "ppppLRGi", "ppppLRGibg", "LRGsbg"],
+    "Glu_total": ["Glu", "MGluR_Glu", "MGluR_Gqabg_Glu"],
+    "ACh_total": ["ACh", "AChM1R", "AChM1RGq"],
+    "GluR1_S831p": _GLUR1_S831P,
+    "GluR1_S845p": _GLUR1_S845P,
+    "GluR1_S845_S831p": [s for s in _GLUR1_S845P if s in _GLUR1_S831P],
+    "GluR2_S880p": ["GluR2_S880", "GluR2_S880_PP2A", "GluR2_memb_S880", "GluR2_memb_S880_PP2A"],
 }
 
 
+#: read-outs recorded by default (when they exist), besides Ca: plasticity and the kinases
+DEFAULT_RECORDED = ("GluR1_memb_total", "GluR1_memb_S831p", "GluR2_memb_total", "g_ampa", "CaMKII_active",
+                    "CaMKII_phospho", "PKA_active", "PKC_active")
+
+
 def receptor_and_kinase_readouts(species: Iterable[str]) -> dict[str, Any]:
-    """Read-outs by species name: membrane GluR1 (total and S831-phosphorylated), membrane GluR2 and
-    the AMPA conductance g_ampa when the receptor species exist; the kinase activities of
-    :data:`KINASE_READOUTS` whose species all exist."""
+    """Read-outs by species name: membrane GluR1 (total and S831-phosphorylated) and membrane GluR2 in
+    nM and as molecule counts (``_N``), and the AMPA conductance g_ampa, when the receptor species
+    exist; the read-outs of :data:`PAPER_READOUTS` whose species all exist."""
     species = list(species)
     readouts: dict[str, Any] = {}
     groups = ampa_groups(species)
@@ -296,9 +335,12 @@ def receptor_and_kinase_readouts(species: Iterable[str]) -> dict[str, Any]:
         readouts["GluR1_memb_total"] = {"sum": groups["glur1"]}
         readouts["GluR1_memb_S831p"] = {"sum": groups["glur1_s831"]}
         readouts["GluR2_memb_total"] = {"sum": groups["glur2"]}
+        readouts["GluR1_memb_N"] = {"sum": groups["glur1"], "unit": "particles"}
+        readouts["GluR1_memb_S831p_N"] = {"sum": groups["glur1_s831"], "unit": "particles"}
+        readouts["GluR2_memb_N"] = {"sum": groups["glur2"], "unit": "particles"}
         readouts["g_ampa"] = {"ampa_conductance": groups,
                               "conductances": {k: f"{v} pS" for k, v in DEFAULT_AMPA_CONDUCTANCES.items()}}
-    for name, members in KINASE_READOUTS.items():
+    for name, members in PAPER_READOUTS.items():
         if all(m in species for m in members):
             readouts[name] = {"sum": members}
     return readouts
@@ -307,12 +349,18 @@ def receptor_and_kinase_readouts(species: Iterable[str]) -> dict[str, Any]:
 def import_neurord(reactions: str, initial: str, stimulation: str | None = None, *, volume: str | None = None,
                    duration: str = "1000 ms", dt: str = "1 ms", interval: str = "1000 ms",
                    name: str | None = None, network_name: str = "spine", keep_species: Sequence[str] | None = None,
-                   record: Sequence[str] | None = None, description: str = "") -> dict[str, Any]:
+                   record: Sequence[str] | None = None, description: str = "", protocol: str | None = None,
+                   protocol_note: str = "", recordings: dict[str, Any] | None = None,
+                   variants: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build a model description dict from NeuroRD files.
 
     ``volume`` (e.g. ``"0.5 um**3"``) defaults to the ``mesh_general.out`` next to ``reactions``;
     ``keep_species`` restricts the network to those species and the reactions among them;
-    ``record`` lists the recorded variables (default: ``Ca`` if present plus every read-out).
+    ``record`` lists the recorded variables (default: ``Ca`` if present plus the read-outs of
+    :data:`DEFAULT_RECORDED`, or every read-out when none of those exists);
+    ``protocol`` (a name) groups the co-timed injections into one ``network.protocol`` block (with
+    ``protocol_note`` as its note); ``recordings`` adds more recordings (e.g. a window over the
+    stimulation) and ``variants`` a ``variants:`` section (:mod:`bridge.model.variants`), both as given.
     """
     species, scheme = read_reactions(reactions)
     initial_values = read_initial_conditions(initial, species)
@@ -334,27 +382,74 @@ def import_neurord(reactions: str, initial: str, stimulation: str | None = None,
     if missing:
         notes.append("No initial condition (0 nM, as in NeuroRD): " + ", ".join(missing) + ".")
     readouts = receptor_and_kinase_readouts(species)
-    variables = list(record) if record else (["Ca"] if "Ca" in species else []) + list(readouts)
+    default = [r for r in readouts if r in DEFAULT_RECORDED] or list(readouts)
+    variables = list(record) if record else (["Ca"] if "Ca" in species else []) + default
     network: dict[str, Any] = {
         "name": network_name,
         "volume": volume,
         "species": {s: f"{_format(initial_values.get(s, 0.0))} nM" for s in species},
         "reactions": dict(scheme),
     }
-    if injections:
+    if injections and protocol:
+        network["protocol"] = group_protocol(injections, protocol, stimulation or "", protocol_note)
+    elif injections:
         network["injections"] = {f"{i['species']}_{k}": i for k, i in enumerate(injections)}
     if readouts:
         network["readouts"] = readouts
     files = ", ".join(os.path.basename(p) for p in (reactions, initial, stimulation) if p)
     text = "\n".join(filter(None, [description.strip(), f"Imported from NeuroRD ({files}) by bridge import-neurord.",
                                    *notes]))
-    return {
+    document = {
         "name": name or os.path.splitext(os.path.basename(stimulation or reactions))[0],
         "description": text,
         "simulation": {"duration": duration, "dt": dt},
         "network": network,
-        "recordings": {"network": {"population": network_name, "variables": variables, "interval": interval}},
+        "recordings": {"network": {"population": network_name, "variables": variables, "interval": interval},
+                       **(recordings or {})},
     }
+    if variants:
+        document["variants"] = variants
+    return document
+
+
+_TIMING = ("onset", "duration", "period", "count", "trains", "train_interval")
+
+
+def _ms(text: str) -> float:
+    """The number of a ``"<number> ms"`` string written by :func:`read_stimulation`."""
+    return float(text.split()[0])
+
+
+def group_protocol(injections: list[dict[str, Any]], name: str, source: str, note: str = "") -> dict[str, Any]:
+    """One ``network.protocol`` block from injection entries that share their timing (onset, duration,
+    period, count, trains, train_interval); their rates become the protocol's ``fluxes``."""
+    first = injections[0]
+    for item in injections[1:]:
+        for key in _TIMING:
+            if item.get(key) != first.get(key):
+                raise ModelError(f"injections of {first['species']} and {item['species']} differ in {key} "
+                                 f"({first.get(key)} vs {item.get(key)}): no common protocol", "StimulationSet",
+                                 "co-timed injections (or no protocol name)", source)
+    pulses = int(first.get("count", 1))
+    duration = _ms(first["duration"])
+    block: dict[str, Any] = {"name": name, "onset": first["onset"], "pulses": pulses}
+    if pulses > 1:
+        period = _ms(first["period"])
+        frequency = _format(1000.0 / period)
+        if 1000.0 / float(frequency) == period:
+            block["frequency"] = f"{frequency} Hz"
+        else:
+            block["period"] = first["period"]
+    block["pulse_duration"] = first["duration"]
+    trains = int(first.get("trains", 1))
+    if trains > 1:
+        span = (pulses - 1) * (_ms(first["period"]) if pulses > 1 else 0.0) + duration
+        block["trains"] = trains
+        block["train_gap"] = f"{_format(_ms(first['train_interval']) - span)} ms"
+    block["fluxes"] = {item["species"]: item["rate"] for item in injections}
+    if note:
+        block["note"] = note
+    return block
 
 
 def _scalar(value: Any) -> str:
@@ -381,6 +476,9 @@ def dump(document: dict[str, Any]) -> str:
         if section in network:
             text += f"  {section}:\n" + "".join(f"    {_scalar(k)}: {_scalar(v)}\n"
                                                 for k, v in network[section].items())
+    if "protocol" in network:
+        text += _indent(yaml.safe_dump({"protocol": network["protocol"]}, sort_keys=False,
+                                       default_flow_style=None, width=100, allow_unicode=True), 2)
     if "readouts" in network:
         text += _indent(yaml.safe_dump({"readouts": network["readouts"]}, sort_keys=False,
                                        default_flow_style=None, width=100), 2)

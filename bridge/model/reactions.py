@@ -4,7 +4,8 @@ Internal units: concentrations in nM, time in ms, volume in µm³.  A reaction o
 of its forward rate-law exponents, which are the reactant stoichiometries unless
 ``Reaction.forward_powers`` says otherwise) has a forward rate constant in nM^(1-n)/ms; likewise the
 reverse rate constant with the order of its products.  Injections add a species at a constant rate (nM/ms)
-during ``[onset, onset + duration)``.
+during ``[onset, onset + duration)``; a :class:`Protocol` (pulses, trains, co-injected fluxes) expands
+into such injections.
 
 The numerical helpers here (stoichiometry, rates, the analytic Jacobian, conserved moieties,
 read-outs) are shared by every backend, so that they all integrate the same right-hand side.
@@ -90,10 +91,58 @@ class Injection:
 
 
 @dataclass(frozen=True)
+class Protocol:
+    """A named stimulation protocol driving several co-injected species together.
+
+    ``trains`` trains of ``pulses`` pulses; a pulse lasts ``pulse_duration`` ms, pulses of a train start
+    every ``period`` ms, trains every ``train_interval`` ms (onset to onset), the first at ``onset``
+    (ms).  During every pulse each species of ``fluxes`` is injected at its rate (nM/ms); a species with
+    a rate of 0 is not injected (but keeps its injection flux variable, so that a backend's generated
+    code is the same as with the rate on).
+    """
+
+    name: str
+    onset: float
+    pulses: int
+    period: float
+    pulse_duration: float
+    trains: int
+    train_interval: float
+    fluxes: Mapping[str, float]
+
+    def pulse_onsets(self) -> np.ndarray:
+        """Onset of every pulse (ms), sorted."""
+        k = np.arange(self.pulses) * self.period
+        return np.sort((self.onset + np.arange(self.trains)[:, None] * self.train_interval + k[None, :]).ravel())
+
+    @property
+    def train_span(self) -> float:
+        """Onset of a train's first pulse to the end of its last pulse (ms)."""
+        return (self.pulses - 1) * self.period + self.pulse_duration
+
+    @property
+    def end(self) -> float:
+        """End of the protocol's last pulse (ms)."""
+        return self.onset + (self.trains - 1) * self.train_interval + self.train_span
+
+    @property
+    def frequency_hz(self) -> float | None:
+        """Pulse frequency within a train (Hz); None for a single pulse."""
+        return 1000.0 / self.period if self.pulses > 1 and self.period > 0 else None
+
+    def injections(self) -> list[Injection]:
+        """The protocol's pulses as :class:`Injection` pulses (species with a rate of 0 left out)."""
+        onsets = self.pulse_onsets()
+        return [Injection(species, float(t), self.pulse_duration, rate)
+                for species, rate in self.fluxes.items() if rate != 0 for t in onsets]
+
+
+@dataclass(frozen=True)
 class Readout:
     """A derived quantity computed from species concentrations.
 
-    ``kind == "sum"``: Σ weight·[species] in nM (``terms``: species -> weight).
+    ``kind == "sum"``: Σ weight·[species] in nM (``terms``: species -> weight), or with
+    ``particles`` set the same sum as a number of molecules in the compartment.
     ``kind == "ampa_conductance"``: the statistical tetramer model of the shared spine README, in pS;
     ``groups`` maps ``glur1``, ``glur1_s831`` and ``glur2`` to lists of membrane species
     (``glur1_s831`` ⊂ ``glur1``), ``conductances`` the unit conductances (pS) of
@@ -105,10 +154,14 @@ class Readout:
     terms: Mapping[str, float] = field(default_factory=dict)
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     conductances: Mapping[str, float] = field(default_factory=dict)
+    #: a ``sum`` read-out counted in molecules (``particles``) instead of nM
+    particles: bool = False
 
     @property
     def unit(self) -> str:
-        return "pS" if self.kind == "ampa_conductance" else "nM"
+        if self.kind == "ampa_conductance":
+            return "pS"
+        return "particles" if self.particles else "nM"
 
     def species(self) -> list[str]:
         if self.kind == "sum":
@@ -126,6 +179,11 @@ class ReactionNetwork:
     volume: float
     injections: list[Injection] = field(default_factory=list)
     readouts: dict[str, Readout] = field(default_factory=dict)
+    #: the stimulation protocol the injections came from (or None)
+    protocol: Protocol | None = None
+    #: species that can be injected although none of ``injections`` injects them (a protocol flux or an
+    #: injection set to a rate of 0, e.g. in a control run): they keep their injection flux variable
+    silent_injections: tuple[str, ...] = ()
 
     # --- structure -------------------------------------------------------------------------
     @cached_property
@@ -199,10 +257,39 @@ class ReactionNetwork:
 
         return scipy.linalg.null_space(s.T).T
 
+    @property
+    def injected_species(self) -> list[str]:
+        """Species with an injection flux (injected, or injectable at a rate of 0), in species order:
+        what generated code declares, so that a run and its control share one compiled mechanism."""
+        injected = {inj.species for inj in self.injections} | set(self.silent_injections)
+        return [name for name in self.names if name in injected]
+
+    @property
+    def stimulation_onset(self) -> float | None:
+        """Start of the stimulation (ms): the protocol's onset, else the first injection's; None without."""
+        if self.protocol is not None:
+            return self.protocol.onset
+        return min((inj.onset for inj in self.injections), default=None)
+
+    @property
+    def stimulation_end(self) -> float | None:
+        """End of the last injection pulse (ms), or of the protocol; None without stimulation."""
+        ends = [inj.end for inj in self.injections]
+        if self.protocol is not None:
+            ends.append(self.protocol.end)
+        return max(ends, default=None)
+
     def breakpoints(self, t_stop: float) -> np.ndarray:
         """Sorted times (ms) in (0, t_stop) at which an injection switches on or off."""
         times = {t for inj in self.injections for t in (inj.onset, inj.end) if 0 < t < t_stop}
         return np.array(sorted(times))
+
+    def species_for(self, variables: list[str]) -> list[str]:
+        """The species needed to compute ``variables`` (species and read-outs), in species order."""
+        needed = set()
+        for variable in variables:
+            needed.update(self.readouts[variable].species() if variable in self.readouts else [variable])
+        return [name for name in self.names if name in needed]
 
     def recorded(self, variables: list[str], concentrations: Mapping[str, np.ndarray]) -> dict[str, tuple[np.ndarray, str]]:
         """Each recorded variable (a species or a read-out) as ``(values, unit)``: nM, or the
@@ -219,12 +306,50 @@ class ReactionNetwork:
         """Value of read-out ``name`` (nM or pS) from species concentration arrays (nM)."""
         spec = self.readouts[name]
         if spec.kind == "sum":
-            return sum(w * np.asarray(concentrations[s]) for s, w in spec.terms.items())
+            total = sum(w * np.asarray(concentrations[s]) for s, w in spec.terms.items())
+            return total * (self.volume * NM_UM3_TO_PARTICLES) if spec.particles else total
         if spec.kind == "ampa_conductance":
             return ampa_conductance(*(sum(np.asarray(concentrations[s]) for s in spec.groups[g]) * self.volume
                                       * NM_UM3_TO_PARTICLES for g in ("glur1", "glur1_s831", "glur2")),
                                     spec.conductances)
         raise ValueError(f"unknown read-out kind {spec.kind!r}")
+
+
+class Extremes:
+    """Running maximum and minimum (with their times) of recorded variables over every solver step.
+
+    A backend feeds :meth:`update` with the states it stepped through (times in ms, concentrations in
+    nM of the species :meth:`ReactionNetwork.species_for` names), in order, in as many chunks as it
+    likes; the first of two equal extremes keeps its time.  :meth:`summary` gives, per variable,
+    ``{"max", "t_max", "min", "t_min", "unit", "steps"}`` (values in the variable's unit, times in ms).
+    """
+
+    def __init__(self, network: ReactionNetwork, variables: list[str]):
+        self.network = network
+        self.variables = list(dict.fromkeys(variables))
+        self.species = network.species_for(self.variables)
+        self.steps = 0
+        self._best: dict[str, list] = {}
+
+    def update(self, times: np.ndarray, concentrations: Mapping[str, np.ndarray]) -> None:
+        """Take in the states at ``times`` (ms): ``concentrations`` maps species to arrays (nM)."""
+        times = np.asarray(times, dtype=float)
+        if times.size == 0:
+            return
+        self.steps += int(times.size)
+        for variable, (values, unit) in self.network.recorded(self.variables, concentrations).items():
+            values = np.broadcast_to(np.asarray(values, dtype=float), times.shape)
+            hi, lo = int(np.argmax(values)), int(np.argmin(values))
+            best = self._best.setdefault(variable, [-np.inf, np.nan, np.inf, np.nan, unit])
+            if values[hi] > best[0]:
+                best[0], best[1] = float(values[hi]), float(times[hi])
+            if values[lo] < best[2]:
+                best[2], best[3] = float(values[lo]), float(times[lo])
+
+    def summary(self) -> dict[str, dict[str, float | str | int]]:
+        """Per variable: max, t_max, min, t_min (ms), unit and the number of states seen."""
+        return {v: {"max": b[0], "t_max": b[1], "min": b[2], "t_min": b[3], "unit": b[4], "steps": self.steps}
+                for v, b in self._best.items()}
 
 
 def ampa_conductance(n1: np.ndarray, n1p: np.ndarray, n2: np.ndarray,

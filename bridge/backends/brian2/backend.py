@@ -52,6 +52,13 @@ class Brian2Backend(Backend):
                                        "(located thresholds are integrated by bridge's own Runge–Kutta sub-steps, "
                                        "which locate the crossing)")
 
+    def warnings(self, model: Model) -> list[str]:
+        """A cost warning when the run needs more than 1e8 fixed steps (:func:`.reactions.cost_warning`)."""
+        from .reactions import cost_warning
+
+        warning = cost_warning(model.simulation.duration, model.simulation.dt)
+        return [warning] if warning else []
+
     def run(self, model: Model) -> Result:
         import brian2 as b2
 

@@ -18,7 +18,8 @@ One POINT_PROCESS per network name and *structure* (``bridge_rn_<network name>_<
   for ``<<`` terms: only CVODE's Newton iteration (not its error control or result) and the fixed
   step's backward-Euler linearisation miss them; in the spine model these are the slow ``ACh``
   degradation (6e-3/ms) and ``PKAcAMP4 <-> PKAr + 2 PKAc`` (reverse rate linear in PKAc);
-* injections: one ASSIGNED flux ``inj_<species>`` (nM/ms) per injected species, added by
+* injections: one ASSIGNED flux ``inj_<species>`` (nM/ms) per injected species (also one injected at a
+  rate of 0, e.g. in a control run: :attr:`ReactionNetwork.injected_species`), added by
   ``~ X << (inj_X)``.  NET_RECEIVE(w, k) adds ``w`` to the flux of injected species number ``k``;
   the adapter (:mod:`.reactions`) sends ``+rate`` at each pulse's onset and ``-rate`` at its
   end through NetCon events.  Under CVODE NEURON integrates exactly up to an event, delivers it and

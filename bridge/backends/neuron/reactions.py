@@ -3,9 +3,14 @@
 One section (no membrane mechanisms: its voltage is inert) holds one point process of the
 network's generated mechanism (:mod:`.kinetic`).  The adapter sets the rate constants and
 initial concentrations, schedules the injection pulses as NetCon events (``+rate`` at the onset,
-``-rate`` at the end; a pulse starting at t <= 0 is switched on directly), records the species at
-the recording sample times and computes the read-outs post hoc with
-:meth:`~bridge.model.reactions.ReactionNetwork.readout`.
+``-rate`` at the end; a pulse starting at t <= 0 is switched on directly), records the species the
+recordings need at their sample times (:mod:`bridge.backends.network_sampling`) and computes the
+read-outs post hoc with :meth:`~bridge.model.reactions.ReactionNetwork.readout`.  The same species
+are also recorded at every integration step (``Vector.record`` without sample times: CVODE's step
+ends, or every dt), from which the peak and minimum of every recorded variable are computed
+(``metadata["extremes"]``); the run is integrated in chunks after each of which those per-step records
+are taken in and cleared, so their memory is a fraction of the 8 bytes per species and step a whole
+run would hold (4xHFS: 1.2e5 CVODE steps, 35 species).
 
 Integration (backend options of :class:`~bridge.backends.neuron.NeuronBackend`):
 
@@ -16,10 +21,11 @@ Integration (backend options of :class:`~bridge.backends.neuron.NeuronBackend`):
 * fixed step: NEURON's backward Euler with the KINETIC block's Newton/sparse solver, dt =
   ``simulation.dt`` (first order in dt).  Pulse onsets and ends must lie on the dt grid (an event
   at ``t`` is delivered at the end of the step reaching ``t``, so the flux changes for the steps
-  after ``t``).
+  after ``t``).  Samples are the per-step records at the sample times (which lie on the dt grid).
 """
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -28,7 +34,8 @@ import numpy as np
 from ...model import Model, Recording
 from ...errors import UnsupportedError
 from ...model.reactions import ReactionNetwork
-from ...result import Result, Signal
+from ...result import Result
+from ..network_sampling import extremes, finish, sample_plan
 
 #: default CVODE relative tolerance for reaction networks
 RTOL = 1e-8
@@ -40,6 +47,9 @@ RTOL = 1e-8
 ATOL_NM = 1e-14
 #: ParallelContext.psolve's integration stretch (ms); there are no NetCon delays to respect
 MAX_STEP_MS = 1e9
+#: the run is integrated in about this many chunks (and as many between injection switches), after
+#: each of which the per-step records are taken in and cleared (:meth:`NetworkSimulation._stops`)
+CHUNKS = 20
 #: CVODE runs this fraction of the duration past it so that the sample at the duration is taken
 END_SLACK = 1e-12
 #: a pulse time is "on the grid" when within this fraction of dt of it (fixed step)
@@ -94,18 +104,28 @@ class NetworkSimulation:
             setattr(self.mechanism, kf, float(reaction.forward))
             setattr(self.mechanism, kb, float(reaction.reverse))
         self.keep: list[Any] = []
-        self.vectors: dict[tuple[str, str], Any] = {}  # (recording, species) -> Vector
+        self.plan = sample_plan(model)
         for recording in model.recordings.values():
-            times = h.Vector(model.sample_times(recording))
-            self.keep.append(times)
-            for species in recorded_species(self.network, recording):
-                vector = h.Vector()
-                ref = getattr(self.mechanism, f"_ref_{self.layout.species[species]}")
-                if cvode:
-                    vector.record(ref, times, sec=self.section)
-                else:  # every `interval` from t = 0
-                    vector.record(ref, recording.interval, sec=self.section)
-                self.vectors[(recording.name, species)] = vector
+            recorded_species(self.network, recording)  # refuses unknown variables
+        self.step_t = h.Vector()  # every integration step (CVODE) or every dt (fixed step), from t = 0
+        self.step_t.record(h._ref_t, sec=self.section)
+        self.steps: dict[str, Any] = {}
+        self.samples: list[dict[str, Any]] = []  # per recording (sample group): species -> Vector
+        for species in self.plan.species:
+            self.steps[species] = h.Vector()
+            self.steps[species].record(self._ref(species), sec=self.section)
+        for group in self.plan.groups:
+            vectors: dict[str, Any] = {}
+            if cvode:  # at the exact sample times (CVODE interpolates); fixed step: from the per-dt records
+                times = h.Vector(group.times)
+                self.keep.append(times)
+                for species in group.species:
+                    vectors[species] = h.Vector()
+                    vectors[species].record(self._ref(species), times, sec=self.section)
+            self.samples.append(vectors)
+
+    def _ref(self, species: str):
+        return getattr(self.mechanism, f"_ref_{self.layout.species[species]}")
 
     def _initialise(self) -> None:
         h = self.h
@@ -150,32 +170,76 @@ class NetworkSimulation:
             if injection.end < duration:
                 off.event(float(injection.end))
 
+    def _stops(self) -> list[float]:
+        """psolve stop times (ms): the run in chunks, after each of which the per-step records are
+        taken in and cleared (:meth:`_absorb`), so that their memory stays a fraction of the run's:
+        :data:`CHUNKS` equal stretches, and, since steps crowd where pulses are, a stop between two
+        injection switches every 1/:data:`CHUNKS` of them.  Chunking does not change the solution (CVODE
+        continues from its own state; fixed steps stop on the grid)."""
+        duration, dt = float(self.model.simulation.duration), float(self.model.simulation.dt)
+        stops = {duration * k / CHUNKS for k in range(1, CHUNKS)}
+        switches = self.network.breakpoints(duration)
+        every = max(1, len(switches) // CHUNKS)
+        stops |= {0.5 * (a + b) for a, b in zip(switches[every - 1::every], switches[every::every])}
+        if not self.cvode:  # half a step past a grid point: psolve stops on that point
+            stops = {(math.floor(t / dt) + 0.5) * dt for t in stops}
+        end = duration + (END_SLACK * duration if self.cvode else 0.5 * dt)
+        return sorted(t for t in stops if 0 < t < duration) + [end]
+
     def run(self) -> Result:
         h = self.h
         self._initialise()
+        self.tracker = extremes(self.model, self.plan)
+        self.fixed_samples = [np.full((len(g.times), len(g.species)), np.nan) for g in self.plan.groups]
+        self.chunks = 0
         started = time.perf_counter()
         context = h.ParallelContext()
         context.set_maxstep(MAX_STEP_MS)  # no spike exchange: integrate in long stretches
-        duration = float(self.model.simulation.duration)
         # psolve does not deliver the events (recording ones too) due exactly at its stop time
-        context.psolve(duration + (END_SLACK * duration if self.cvode else 0.5 * self.model.simulation.dt))
+        for stop in self._stops():
+            context.psolve(stop)
+            self._absorb()
         simulate_s = time.perf_counter() - started
-        result = Result(model=self.model.name, backend="neuron")
-        for recording in self.model.recordings.values():
-            self._collect(result, recording)
+        result = self._collect()
         result.metadata.update(simulate_s=simulate_s, cvode=self.cvode, rtol=self.rtol, atol_nM=self.atol,
                                mechanism=self.layout.mechanism, compile_s=self.build.seconds,
-                               compiled=self.build.compiled, library=str(self.build.library))
+                               compiled=self.build.compiled, library=str(self.build.library), chunks=self.chunks)
         return result
 
-    def _collect(self, result: Result, recording: Recording) -> None:
-        times = self.model.sample_times(recording)
-        concentrations = {}
-        for species in recorded_species(self.network, recording):
-            values = np.asarray(self.vectors[(recording.name, species)].to_python(), dtype=float)
-            values = values[: len(times)] if self.cvode else values[1: len(times) + 1]
-            if len(values) != len(times):
-                raise RuntimeError(f"NEURON recorded {len(values)} samples of {species}, expected {len(times)}")
-            concentrations[species] = values
-        for variable, (values, unit) in self.network.recorded(recording.variables, concentrations).items():
-            result.signals[(recording.owner, variable)] = Signal(times, values[:, None], unit, [0])
+    def _absorb(self) -> None:
+        """Take in the per-step records of the last chunk (extremes; fixed step: the samples), then clear them."""
+        step_t = self.step_t.as_numpy()
+        steps = {name: vector.as_numpy() for name, vector in self.steps.items()}
+        duration = self.model.simulation.duration
+        within = step_t <= duration * (1 + END_SLACK) + 1e-9  # psolve runs a little past the duration
+        if self.chunks == 0 and len(step_t) and step_t[0] == 0:
+            # recorded by finitialize, before the adapter set the concentrations: use those instead
+            within[0] = False
+            self.tracker.update(np.zeros(1), {name: np.array([self.network.species[name]]) for name in steps})
+        self.tracker.update(step_t[within], {name: values[within] for name, values in steps.items()})
+        if not self.cvode:  # the samples are the per-dt records at the sample times
+            tolerance = 1e-6 * self.model.simulation.dt
+            for group, data in zip(self.plan.groups, self.fixed_samples):
+                rows = np.clip(np.searchsorted(step_t, group.times - tolerance), 0, max(len(step_t) - 1, 0))
+                hit = (np.abs(step_t[rows] - group.times) <= tolerance) if len(step_t) else np.zeros(len(rows), bool)
+                for j, species in enumerate(group.species):
+                    data[hit, j] = steps[species][rows[hit]]
+        self.chunks += 1
+        for vector in [self.step_t, *self.steps.values()]:
+            vector.resize(0)
+
+    def _collect(self) -> Result:
+        """Samples (taken during the run) and extremes of the recorded variables."""
+        values = []
+        for group, vectors, fixed in zip(self.plan.groups, self.samples, self.fixed_samples):
+            if self.cvode:
+                data = np.column_stack([np.asarray(vectors[s].as_numpy(), dtype=float)[: len(group.times)]
+                                        for s in group.species]) if group.species else np.empty((0, 0))
+            else:
+                data = fixed
+            if data.shape != (len(group.times), len(group.species)) or np.isnan(data).any():
+                raise RuntimeError(f"NEURON recorded {data.shape[0]} samples of {', '.join(group.species)}, "
+                                   f"expected {len(group.times)}")
+            values.append(data)
+        tracker = self.tracker
+        return finish(Result(model=self.model.name, backend="neuron"), self.model, self.plan, values, tracker)

@@ -150,7 +150,7 @@ def test_located_cells_still_fail_on_a_difference_after_both_resets():
 
 # ------------------------------------------------------------------ verdicts (#16.1)
 def _comparison(checks=(), unsupported=None, failed=None, results=("reference",), required=()):
-    from bridge.harness import Check, Comparison
+    from bridge.harness import Comparison
 
     model = bridge.from_dict({"simulation": {"duration": "1 ms"}, "populations": {"cell": {"type": "lif_psc_exp"}},
                               "recordings": {"v": {"population": "cell", "variables": ["V_m"]}}})

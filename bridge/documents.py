@@ -92,7 +92,9 @@ def read_document(path: str | os.PathLike, expected: str = "a YAML mapping with 
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "syntax"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ModelError(f"YAML error: {problem}", where, "valid YAML: no duplicate keys, aliases within bounds",
+        kind = "syntax error" if isinstance(exc, yaml.MarkedYAMLError) and not isinstance(
+            exc, (yaml.constructor.ConstructorError, yaml.composer.ComposerError)) else "error"
+        raise ModelError(f"YAML {kind}: {problem}", where, "valid YAML: no duplicate keys, aliases within bounds",
                          source) from None
     if not isinstance(document, dict):
         raise ModelError("the file does not hold a mapping", "", expected, source)

@@ -173,19 +173,22 @@ def subthreshold_bg_model() -> bridge.Model:
 
 @pytest.mark.slow
 def test_convergence_mode_shows_runge_kutta_order_on_declared_types():
-    """`compare --convergence` on declared types: NEURON (one RK4 step per dt) and Brian2 (rk4) against
-    a reference at rtol 1e-12 with steps of at most 0.05 ms (its dense output then no longer limits
-    the error) converge with RK4's order 4: observed log2(e(dt)/e(dt/2)) in [3.5, 4.5] for dt = 0.1,
-    0.05 ms (measured 3.86-4.17), while the error is above 1e-10 (about the reference's own error)."""
+    """`compare --convergence` on declared types: NEURON with one RK4 step per dt, against a reference
+    at rtol 1e-12 with steps of at most 0.05 ms (its dense output then no longer limits the error),
+    converges with RK4's order 4: observed log2(e(dt)/e(dt/2)) in [3.5, 4.5] for dt = 0.1, 0.05 ms
+    (measured 3.86-4.17) while the error is above 1e-10 (about the reference's own error).  Brian2
+    integrates located-threshold types in 10 RK4 sub-steps per dt, 10^4 times more accurately: its
+    series are converging or at round-off, never NOT CONVERGING."""
     from bridge.harness import compare, convergence
 
     comparison = compare(subthreshold_bg_model(), backends=["neuron", "brian2"],
                          options={"reference": {"max_step": 0.05, "rtol": 1e-12}, "neuron": {"n_sub": 1}})
     assert comparison.passed and {c.backend for c in comparison.checks} == {"neuron", "brian2"}
     rows = convergence(comparison)
-    assert len(rows) == 8
+    assert len(rows) == 8 and not any(row["flag"] for row in rows)
     for row in rows:
         for order, finer in zip(row["orders"], row["max_abs_error"][1:]):
             if finer > 1e-10:
                 assert 3.5 <= order <= 4.5, row
+    for row in (r for r in rows if r["backend"] == "neuron"):
         assert 3.5 <= row["orders"][0] <= 4.5, row

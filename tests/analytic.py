@@ -8,26 +8,10 @@ def tsodyks3_efficacies(U: float, tau_psc: float, tau_rec: float, tau_fac: float
                         n: int, x0: float = 1.0, y0: float = 0.0, u0: float = 0.0, t_first: float = 0.0) -> list[float]:
     """Three-state Tsodyks–Markram model (Tsodyks, Uziel & Markram 2000, Eqs. 1-3; DESIGN.md):
     between spikes y' = -y/tau_psc, z' = y/tau_psc - z/tau_rec, x = 1 - y - z, u' = -u/tau_fac;
-    at a spike u <- u + U(1-u) first, then D = u x, x <- x - D, y <- y + D.
-    Solved here in (y, z) form: z(t) = z0 e^{-t/tau_rec} + y0 tau_rec/(tau_psc - tau_rec)
-    (e^{-t/tau_psc} - e^{-t/tau_rec}), which is not the form bridge's catalog uses."""
-    x, y, u = x0, y0, u0
-    z = 1.0 - x - y
-    out = []
-    for i in range(n):
-        h = t_first if i == 0 else interval
-        y_new = y * math.exp(-h / tau_psc)
-        z = z * math.exp(-h / tau_rec) + y * tau_rec / (tau_psc - tau_rec) * (
-            math.exp(-h / tau_psc) - math.exp(-h / tau_rec))
-        y = y_new
-        x = 1.0 - y - z
-        u = u * math.exp(-h / tau_fac) if tau_fac > 0 else 0.0
-        u = u + U * (1.0 - u)
-        delta = u * x
-        x -= delta
-        y += delta
-        out.append(delta)
-    return out
+    at a spike u <- u + U(1-u) first, then D = u x, x <- x - D, y <- y + D.  Releases of ``n`` spikes,
+    the first at ``t_first`` and then every ``interval`` ms (:func:`tsodyks3_releases`)."""
+    times = [t_first + i * interval for i in range(n)]
+    return tsodyks3_releases(times, U, tau_psc, tau_rec, tau_fac, x0, y0, u0)
 
 
 def tsodyks2_efficacies(U: float, tau_rec: float, tau_fac: float, interval: float, n: int,
@@ -61,9 +45,11 @@ def lif_dc_first_spike(amplitude: float, R: float, tau_m: float, V_th: float, st
 
 def tsodyks3_releases(times: list[float], U: float, tau_psc: float, tau_rec: float, tau_fac: float,
                       x0: float = 1.0, y0: float = 0.0, u0: float = 0.0) -> list[float]:
-    """Release D of the three-state model (same equations as :func:`tsodyks3_efficacies`) at each of
-    the spike ``times`` (ms, sorted, from a state (x0, y0, u0) at t = 0).  Equal times are spikes on
-    one grid point, processed one after the other with no time between them (h = 0)."""
+    """Release D of the three-state model (equations in :func:`tsodyks3_efficacies`) at each of the
+    spike ``times`` (ms, sorted, from a state (x0, y0, u0) at t = 0).  Equal times are spikes on one
+    grid point, processed one after the other with no time between them (h = 0).  Solved in (y, z)
+    form: z(t) = z0 e^{-t/tau_rec} + y0 tau_rec/(tau_psc - tau_rec) (e^{-t/tau_psc} - e^{-t/tau_rec}),
+    which is not the form bridge's catalog uses."""
     x, y, u, z = x0, y0, u0, 1.0 - x0 - y0
     previous, out = 0.0, []
     for t in times:

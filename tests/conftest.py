@@ -75,3 +75,16 @@ def tm_efficacy_case(variant: str, label: str, rate_hz: float, n_spikes: int = 2
     else:
         expected = tsodyks2_efficacies(U, tau_rec, tau_fac, interval, n_spikes)
     return model, expected
+
+
+def expect_error(document: dict, path: str, *words: str):
+    """The ModelError of ``document`` (as file m.yaml): at field ``path``, its line containing ``words``."""
+    from bridge.errors import ModelError
+    from bridge.model import from_dict
+
+    with pytest.raises(ModelError) as info:
+        from_dict(document, "m.yaml")
+    assert info.value.path == path, info.value.line()
+    for word in words:
+        assert word in info.value.line(), info.value.line()
+    return info.value

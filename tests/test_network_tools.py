@@ -29,6 +29,7 @@ from bridge.model.variants import control_overrides, variant_names, variant_over
 from bridge.network_plot import plot_network_run, time_unit
 from bridge.network_summary import format_summary, summarise
 from bridge.sweep import parse_sets, plan, split_values, sweep, write
+from conftest import expect_error
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
@@ -49,13 +50,6 @@ def model_dict(species, reactions=None, protocol=None, injections=None, duration
         document["variants"] = variants
     return document
 
-
-def expect_error(document, path, *words):
-    with pytest.raises(ModelError) as info:
-        from_dict(document, "m.yaml")
-    assert info.value.path == path, info.value.line()
-    for word in words:
-        assert word in info.value.line(), info.value.line()
 
 
 # ------------------------------------------------------------------ protocols

@@ -18,6 +18,7 @@ from bridge.cli import main
 from bridge.model import ModelError, from_dict, load
 from bridge.model.neurord import import_neurord, regenerate
 from bridge.model.reactions import AVOGADRO, ampa_conductance
+from conftest import expect_error
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = os.path.join(ROOT, "models")
@@ -42,14 +43,6 @@ def run(document, **options):
         setattr(backend, key, value)
     return backend.run(from_dict(document))
 
-
-def expect_error(document, path, *words):
-    with pytest.raises(ModelError) as info:
-        from_dict(document, "m.yaml")
-    assert info.value.path == path, info.value.line()
-    for word in words:
-        assert word in info.value.line(), info.value.line()
-    return info.value
 
 
 # ------------------------------------------------------------------ description and units

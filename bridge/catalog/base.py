@@ -73,8 +73,22 @@ class NativeModel:
         return self.renames.get(name, name)
 
 
+class _TypeLookups:
+    """What every kind of type answers: whether it is built in, and its parameters by name."""
+
+    source: str
+    parameters: tuple[Parameter, ...]
+
+    @property
+    def builtin(self) -> bool:
+        return self.source == "built-in"
+
+    def parameter(self, name: str) -> Parameter:
+        return {p.name: p for p in self.parameters}[name]
+
+
 @dataclass(frozen=True)
-class NeuronType:
+class NeuronType(_TypeLookups):
     """A point-neuron (or spike-free cell) type.
 
     Attributes
@@ -134,16 +148,10 @@ class NeuronType:
     source: str = "built-in"
     kind: str = "neuron"
 
-    @property
-    def builtin(self) -> bool:
-        return self.source == "built-in"
-
-    def parameter(self, name: str) -> Parameter:
-        return {p.name: p for p in self.parameters}[name]
 
 
 @dataclass(frozen=True)
-class SynapseType:
+class SynapseType(_TypeLookups):
     """A synapse type: how each presynaptic spike is turned into a postsynaptic effect.
 
     Event synapses (``static``, Tsodyks–Markram) hold per-connection state that changes only at
@@ -178,16 +186,9 @@ class SynapseType:
     def continuous(self) -> bool:
         return bool(self.equations)
 
-    @property
-    def builtin(self) -> bool:
-        return self.source == "built-in"
-
-    def parameter(self, name: str) -> Parameter:
-        return {p.name: p for p in self.parameters}[name]
-
 
 @dataclass(frozen=True)
-class StimulusType:
+class StimulusType(_TypeLookups):
     """A stimulus: a current injected into cells, or a source of spike trains."""
 
     name: str
@@ -197,6 +198,3 @@ class StimulusType:
     native: Mapping[str, NativeModel] = field(default_factory=dict)
     source: str = "built-in"
     kind: str = "stimulus"
-
-    def parameter(self, name: str) -> Parameter:
-        return {p.name: p for p in self.parameters}[name]

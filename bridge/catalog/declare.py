@@ -237,13 +237,18 @@ class _Declaration:
         return tuple(declared)
 
     # -------------------------------------------------------------- expressions
+    def parse(self, parser, text: Any, field: str, expected: str) -> Any:
+        """``parser(text)`` (one of :mod:`.expressions`' parsers), its grammar errors as this field's."""
+        try:
+            return parser(text)
+        except ExpressionError as exc:
+            raise self.fail(str(exc), field, expected) from None
+
     def expression(self, text: Any, field: str, available: Mapping[str, Quantity],
                    expected: Quantity | None = None, expected_text: str = "") -> tuple[ast.expr, Quantity]:
         """Parse and check one expression; returns (node, its unit)."""
-        try:
-            node = expressions.parse(text)
-        except ExpressionError as exc:
-            raise self.fail(str(exc), field, "an expression over declared names (see README: expression language)") from None
+        node = self.parse(expressions.parse, text, field,
+                          "an expression over declared names (see README: expression language)")
         return node, self.check(node, field, available, expected, expected_text)
 
     def check(self, node: ast.expr, field: str, available: Mapping[str, Quantity], expected: Quantity | None,
@@ -264,13 +269,13 @@ class _Declaration:
     def canonical(self, node: ast.expr) -> str:
         return expressions.canonical(node, dimensions.unit_factors())
 
-    def statements(self, key: str, available: Mapping[str, Quantity], targets: Mapping[str, Quantity] | None,
+    def statements(self, key: str, available: Mapping[str, Quantity], targets: Mapping[str, Quantity],
                    temporaries: bool = False) -> tuple[Statements, dict[str, Quantity]]:
         """Parse ``name = expression`` statements (a list, or a mapping name -> expression).
 
-        ``targets`` are the assignable names with their units (None: any declared state); with
-        ``temporaries`` a new name may be assigned and read by later statements.  Returns the
-        canonical statements and the units known after them."""
+        ``targets`` are the assignable names with their units; with ``temporaries`` a new name may be
+        assigned and read by later statements.  Returns the canonical statements and the units known
+        after them."""
         spec = self.spec.get(key)
         if spec is None:
             return (), dict(available)
@@ -284,11 +289,8 @@ class _Declaration:
         result = []
         for i, item in enumerate(items):
             field = f"{key}[{i}]"
-            try:
-                target, node = expressions.parse_statement(item)
-            except ExpressionError as exc:
-                raise self.fail(str(exc), field, "'name = expression'") from None
-            if target in (targets or {}):
+            target, node = self.parse(expressions.parse_statement, item, field, "'name = expression'")
+            if target in targets:
                 self.check(node, field, scope, targets[target], f"{dimensions.describe(targets[target])}, the unit of {target}")
                 scope[target] = targets[target]
             elif temporaries and target not in self.units:
@@ -298,7 +300,7 @@ class _Declaration:
                 scope[target] = self.check(node, field, scope, None)
             else:
                 raise self.fail(f"assigns {target!r}, which is not a state variable", field,
-                                "one of " + ", ".join(targets or {}))
+                                "one of " + ", ".join(targets))
             result.append((target, self.canonical(node)))
         return tuple(result), scope
 
@@ -323,10 +325,8 @@ class _Declaration:
         result = []
         for i, text in enumerate(items):
             field = f"constraints[{i}]"
-            try:
-                left, operator, right = expressions.parse_comparison(text)
-            except ExpressionError as exc:
-                raise self.fail(str(exc), field, "a comparison of parameters, e.g. 'V_reset < V_th'") from None
+            left, operator, right = self.parse(expressions.parse_comparison, text, field,
+                                               "a comparison of parameters, e.g. 'V_reset < V_th'")
             unit = self.check(left, field, parameters, None)
             self.check(right, field, parameters, unit, f"{dimensions.describe(unit)}, the unit of the left side",
                        what="the right side")
@@ -462,10 +462,8 @@ class _NeuronDeclaration(_Declaration):
             if "detection" in self.spec:
                 raise self.fail("a detection mode without a threshold", "detection", "a threshold, or no detection")
             return None, "grid"
-        try:
-            left, operator, right = expressions.parse_comparison(text)
-        except ExpressionError as exc:
-            raise self.fail(str(exc), "threshold", "a comparison of like dimensions, e.g. 'V_m >= V_th'") from None
+        left, operator, right = self.parse(expressions.parse_comparison, text, "threshold",
+                                           "a comparison of like dimensions, e.g. 'V_m >= V_th'")
         left_unit = self.check(left, "threshold", available, None)
         self.check(right, "threshold", available, left_unit, f"{dimensions.describe(left_unit)}, the unit of the left side",
                    what="the right side")

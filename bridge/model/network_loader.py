@@ -48,6 +48,7 @@ from ..catalog.names import object_problem
 from .checker import Checker
 from .description import Recording
 from ..errors import ModelError
+from ..limits import BYTES_PER_SAMPLE
 from .reactions import NM_UM3_TO_PARTICLES, Injection, Protocol, Reaction, ReactionNetwork, Readout
 from ..units import QuantityError, parse
 
@@ -432,7 +433,7 @@ def network_recording(name: str, spec: Mapping[str, Any], network: ReactionNetwo
                          "a list of species and read-out names of the network")
     known = set(network.species) | set(network.readouts)
     for i, variable in enumerate(variables):
-        if variable not in known:
+        if not isinstance(variable, str) or variable not in known:
             raise check.fail(f"network {network.name!r} has no species or read-out {variable!r}",
                              f"{path}.variables[{i}]", "a species or read-out name")
     if spec.get("indices") not in (None, "all", [0]):
@@ -455,6 +456,10 @@ def network_recording(name: str, spec: Mapping[str, Any], network: ReactionNetwo
     if first * interval > (stop if stop is not None else math.inf) * (1 + 1e-12):
         raise check.fail(f"no multiple of the interval ({interval:g} ms) in [{start:g}, {stop:g}] ms",
                          f"{path}.stop", "a window holding at least one sample time (a multiple of the interval)")
+    end = check.duration if stop is None else min(stop, check.duration)
+    values = max(0, math.floor(end / interval + 1e-9) - first + 1) * len(variables)
+    check.budget.add("samples", values, BYTES_PER_SAMPLE, f"{path}.interval",
+                     f"{len(variables)} variables every {interval:g} ms make {values:.3g} samples")
     return Recording(name=name, population=network.name, variables=list(variables), spikes=False, indices=[0],
                      interval=interval, start=start, stop=stop)
 

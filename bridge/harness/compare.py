@@ -11,11 +11,11 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from ..backends.registry import available_backends, check_backend_names
-from ..backends.runner import finish, start
+from ..backends.runner import Spec, run_all
 from ..model import Model, load
 from ..model.timestep import with_dt
 from ..errors import (EXIT_BACKEND_FAILED, EXIT_DISAGREE, EXIT_NOTHING_COMPARED, EXIT_OK, EXIT_UNSUPPORTED,
-                      BackendFailure, ModelError, UnsupportedError)
+                      BackendFailure, BridgeError, ModelError, UnsupportedError)
 from ..result import Result
 from .metrics import analog_metrics, event_amplitudes, spike_metrics
 from .tolerances import SOLVER_RTOL, analog_tolerance, check_tolerances, spike_tolerance
@@ -134,7 +134,8 @@ def run_backends(models: dict[str, Model], dt: float | None = None, jobs: int | 
 
     ``on_result(backend, result)`` is called as each run finishes, while the others still run.  With
     ``reuse_reference`` a cached reference result of the same run is used instead of running it
-    again (see :mod:`bridge.harness.reference_cache`).
+    again (see :mod:`bridge.harness.reference_cache`).  ``progress`` gets a line per finished run;
+    a display of :mod:`bridge.progress_display` also shows the running ones.
     Returns (results, unsupported reasons, failure messages), each keyed by backend.
     """
     from . import reference_cache
@@ -162,33 +163,24 @@ def run_backends(models: dict[str, Model], dt: float | None = None, jobs: int | 
         finished(REFERENCE, "reused from the cache (--rerun-reference to run it again)")
     rank = {name: i for i, name in enumerate(START_ORDER)}
     queue = sorted((name for name in models if name not in results), key=lambda n: rank.get(n, len(rank)))
-    running: list[tuple[str, object, float]] = []
-    while queue or running:
-        while queue and len(running) < jobs:
-            name = queue.pop(0)
-            running.append((name, start(models[name], name, dt, options.get(name)), time.perf_counter()))
-        # take whichever run finished first (waiting for the oldest left a core idle meanwhile)
-        entry = next((entry for entry in running if entry[1][0].poll() is not None), None)
-        if entry is None:
-            time.sleep(0.01)
-            continue
-        running.remove(entry)
-        name, handle, began = entry
-        try:
-            result = finish(handle)
-        except UnsupportedError as exc:
-            unsupported[name] = exc.reason
-            finished(name, f"unsupported: {exc.reason}")
-        except ModelError:
-            raise
-        except BackendFailure as exc:
-            failed[name] = str(exc)
+
+    def arrived(name: str, outcome: Result | BridgeError, seconds: float) -> None:
+        if isinstance(outcome, UnsupportedError):
+            unsupported[name] = outcome.reason
+            finished(name, f"unsupported: {outcome.reason}")
+        elif isinstance(outcome, BackendFailure):
+            failed[name] = str(outcome)
             finished(name, "FAILED")
+        elif isinstance(outcome, BridgeError):  # invalid input: no comparison at all
+            raise outcome
         else:
-            finished(name, f"ok ({time.perf_counter() - began:.1f} s)")
+            finished(name, f"ok ({seconds:.1f} s)")
             if name == REFERENCE:
-                reference_cache.store(models[name], result, dt, options.get(name))
-            accept(name, result)
+                reference_cache.store(models[name], outcome, dt, options.get(name))
+            accept(name, outcome)
+
+    run_all({name: Spec(models[name], name, dt, options.get(name)) for name in queue}, jobs,
+            progress if hasattr(progress, "update") else None, arrived)
     return {name: results[name] for name in models if name in results}, unsupported, failed
 
 

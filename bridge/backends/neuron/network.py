@@ -13,6 +13,7 @@ import numpy as np
 from ...catalog.base import NeuronType
 from ...model import Model, Population, Projection, Recording
 from ...errors import UnsupportedError
+from ...progress import reporter
 from ...result import Result, Signal, split_spikes
 from ...timegrid import to_grid
 from .nmodl import (DC_PORT, Mechanism, SynapseTable, continuous_synapse, is_point_neuron, model_table,
@@ -477,11 +478,15 @@ class NeuronSimulation:
         self.keep.append(nc)
 
     def advance(self) -> None:
-        """Run the simulation to its end (initialising first if needed)."""
+        """Run the simulation to its end (initialising first if needed).  While progress is displayed
+        the fixed step runs in pieces (:meth:`~bridge.progress.Reporter.stops`, each ending half a
+        step past a grid point, where psolve stops on that point: the same steps as one call)."""
         h = self.h
         if not self.initialised:
             self._initialise()
-        if self.options.cvode:
+        report = reporter()
+        report.phase("integrating", self.model.simulation.duration)
+        if self.options.cvode:  # one call: CVODE stopping at each piece would change its steps
             h.continuerun(self.model.simulation.duration)
         else:
             # the fixed-step loop in C (ParallelContext.psolve): a Python loop of fadvance() calls cost
@@ -489,7 +494,8 @@ class NeuronSimulation:
             # psolve refuses a minimum delay of NetCons from spike-source gids of one step or less
             n_steps = self.model.simulation.n_steps
             if self.pc.set_maxstep(10) > 1.5 * self.dt:
-                self.pc.psolve(n_steps * self.dt)
+                for done, _ in report.stops(n_steps * self.dt, self.dt):
+                    self.pc.psolve(n_steps * self.dt if done == n_steps else (done + 0.5) * self.dt)
             fadvance = h.fadvance
             for _ in range(n_steps - int(round(h.t / self.dt))):  # without psolve (or a step it left)
                 fadvance()

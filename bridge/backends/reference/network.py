@@ -9,6 +9,7 @@ from collections import defaultdict
 import numpy as np
 
 from ...model import Model, steps
+from ...progress import reporter
 from ...result import Result, Signal
 from ...timegrid import grid_times, occurrence_rank
 from .cells import CellGroup, ContinuousSynapses, EventSynapses, SolverOptions
@@ -125,7 +126,11 @@ class ReferenceSimulation:
         samples = {r.name: [] for r in recordings}
         spikes = {name: [[] for _ in range(pop.size)] for name, pop in model.populations.items()}
         self._apply_dc(0)
+        report = reporter()
+        report.phase("integrating", model.simulation.duration)
         for k in range(self.n_steps):
+            if not k & 255:
+                report.at(k * dt)
             step = k + 1
             t = step * dt
             t_stop = self._next_activity(k) * dt

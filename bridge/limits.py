@@ -40,9 +40,20 @@ BYTES_PER_CONNECTION = 400
 BYTES_PER_CELL = 2048
 #: bytes per input spike: bridge's train, its copy in the job file, the simulator's queue or vector
 BYTES_PER_INPUT_SPIKE = 32
+#: bytes per injection pulse of a reaction network (its pulse object and the simulator's switch events)
+BYTES_PER_PULSE = 512
 #: bytes per recorded value (one variable of one cell at one sample time): the simulator's buffer,
-#: bridge's result array and the copy it saves
-BYTES_PER_SAMPLE = 24
+#: bridge's result array and the copy it saves; measured with 8e6 values of one cell (worker's peak
+#: memory): Brian2 104 B (its StateMonitor's growing arrays), NEST 74, the reference 17, NEURON 12
+BYTES_PER_SAMPLE = 112
+#: bytes per recorded value and time step: NEURON's fixed step records every step (and takes the
+#: samples after the run), so a value sampled every ``interval`` costs this much per step meanwhile
+BYTES_PER_STEP_VALUE = 8
+#: bytes per time step of a DC stimulus: Brian2 holds its amplitude for every step (a TimedArray)
+BYTES_PER_DC_STEP = 8
+#: bytes of a worker before the model: the interpreter and a simulator (measured: NEST 85 MiB,
+#: NEURON 43 MiB, Brian2 145 MiB warm and up to 380 MiB while it compiles)
+BYTES_BASE = 200 << 20
 #: bytes per NEST thread (measured 0.75 MiB each, 1024 threads: 0.8 GB)
 BYTES_PER_THREAD = 1 << 20
 #: the default limit of time steps per run (duration / dt)
@@ -144,20 +155,25 @@ def using(limits: Limits | None = None, *, max_memory: str | int | None = None,
 class Estimate:
     """The estimated cost of a model, accumulated while it is read: ``steps`` (duration / dt), counts
     of ``cells``, ``connections``, ``input_spikes`` and recorded ``samples`` (values), and
-    ``bytes`` (their memory at the per-item costs above, plus NEST's threads)."""
+    ``bytes`` (:data:`BYTES_BASE` plus their memory at the per-item costs above, plus NEST's
+    threads); ``pulses``: injection pulses of a reaction network."""
 
     steps: float = 0.0
     cells: float = 0.0
     connections: float = 0.0
     input_spikes: float = 0.0
     samples: float = 0.0
-    bytes: float = 0.0
+    pulses: float = 0.0
+    bytes: float = BYTES_BASE
     parts: list[tuple[str, float]] = field(default_factory=list)
 
     def summary(self) -> str:
         """``"1e+04 steps, 2 cells, 1 connections, 20 input spikes, 2e+04 samples: about 1.2 MiB"``."""
-        return (f"{self.steps:.3g} steps, {self.cells:.3g} cells, {self.connections:.3g} connections, "
-                f"{self.input_spikes:.3g} input spikes, {self.samples:.3g} samples: about {format_bytes(self.bytes)}")
+        parts = [f"{self.steps:.3g} steps"] + [f"{value:.3g} {name.replace('_', ' ')}" for name, value in
+                                              (("cells", self.cells), ("connections", self.connections),
+                                               ("input_spikes", self.input_spikes), ("pulses", self.pulses))
+                                              if value]
+        return f"{', '.join(parts)}, {self.samples:.3g} samples: about {format_bytes(self.bytes)}"
 
 
 class Budget:
@@ -168,6 +184,10 @@ class Budget:
         self.source = source
         self.limits = limits or current()
         self.estimate = Estimate()
+        if self.limits.max_memory < BYTES_BASE:
+            raise LimitError(f"the memory limit of {format_bytes(self.limits.max_memory)} is below the "
+                             f"{format_bytes(BYTES_BASE)} any run needs", "", f"a limit of at least "
+                             f"{format_bytes(BYTES_BASE)} (--max-memory SIZE or BRIDGE_MAX_MEMORY)", self.source)
 
     def steps(self, count: float, path: str, what: str) -> None:
         """``count`` time steps (``what`` says how they come about)."""
@@ -178,8 +198,9 @@ class Budget:
                              "--max-steps N or BRIDGE_MAX_STEPS", self.source)
 
     def add(self, kind: str, count: float, each: int, path: str, what: str) -> None:
-        """``count`` items of ``kind`` (an :class:`Estimate` field, or "threads") at ``each`` bytes."""
-        if kind != "threads":
+        """``count`` items of ``kind`` (an :class:`Estimate` field; another word: memory only) at
+        ``each`` bytes."""
+        if kind in Estimate.__dataclass_fields__ and kind not in ("bytes", "parts", "steps"):
             setattr(self.estimate, kind, getattr(self.estimate, kind) + count)
         cost = float(count) * each
         self.estimate.bytes += cost

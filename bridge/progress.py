@@ -135,13 +135,17 @@ class Status:
     started: float = field(default_factory=time.monotonic)
     phase_started: float = field(default_factory=time.monotonic)
     integrating_started: float | None = None
+    t_reported: float = 0.0  # when (time.monotonic) ``t`` was reported
     notices: list[str] = field(default_factory=list)
+    #: every phase entered so far, in order (a display may not see short ones as the current phase)
+    phases: list[str] = field(default_factory=lambda: ["starting"])
 
     def apply(self, message: dict[str, Any]) -> None:
         """Take in one message of the worker."""
         kind = message.get("kind")
         if kind == "phase":
             self.phase = str(message.get("phase"))
+            self.phases.append(self.phase)
             self.phase_started = time.monotonic()
             if message.get("total") is not None:
                 self.total = float(message["total"])
@@ -149,6 +153,7 @@ class Status:
                 self.integrating_started, self.t = self.phase_started, 0.0
         elif kind == "at":
             self.t = float(message.get("t", self.t))
+            self.t_reported = time.monotonic()
         elif kind == "notice":
             self.notices.append(str(message.get("text")))
 
@@ -158,18 +163,19 @@ class Status:
         return time.monotonic() - self.started
 
     def speed(self) -> float | None:
-        """Simulated ms per wall second since the integration started (None before any progress)."""
+        """Simulated ms per wall second from the start of the integration to the last report of the
+        simulated time (None before any)."""
         if self.integrating_started is None or self.t <= 0:
             return None
-        wall = time.monotonic() - self.integrating_started
+        wall = self.t_reported - self.integrating_started
         return self.t / wall if wall > 0 else None
 
     def eta(self) -> float | None:
-        """Seconds until the integration ends at the current speed (None when unknown)."""
+        """Seconds until the integration ends at that speed (None when unknown)."""
         speed = self.speed()
         if speed is None or self.total is None:
             return None
-        return max(0.0, (self.total - self.t) / speed)
+        return max(0.0, (self.total - self.t) / speed - (time.monotonic() - self.t_reported))
 
     def describe(self) -> str:
         """``"integrating 450/1000 ms (45 %), 180 ms/s, ETA 3 s"`` or ``"compiling (12 s)"``."""

@@ -69,8 +69,10 @@ class Option:
                 raise ValueError("is not an integer")
             converted = value
         else:
+            if not isinstance(value, (int, float, str)):
+                raise ValueError("is not a number")
             try:
-                converted = float(value) if isinstance(value, (int, float, str)) else math.nan
+                converted = float(value)
             except ValueError:
                 raise ValueError("is not a number") from None
             if not math.isfinite(converted):

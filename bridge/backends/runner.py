@@ -7,9 +7,10 @@ the result comes back as an NPZ file.
 
 Each worker (a :class:`Job`):
 
-* gets a private temporary directory (``bridge-run-*``, mode 0700) holding the job file, the result,
-  its output (stdout and stderr: ``output.log``) and its temporary files (``TMPDIR`` points there,
-  also for the compilers it runs); the directory is removed when the job ends, however it ends;
+* gets a private temporary directory (``bridge-run-<parent pid>-*``, mode 0700) holding the job file,
+  the result, its output (stdout and stderr: ``output.log``) and its temporary files (``TMPDIR``
+  points there, also for the compilers it runs); the directory is removed when the job ends, however
+  it ends, and one left by a parent that was killed (``kill -9``) is removed by the next run;
 * runs in its own session and process group, so a Ctrl-C in the terminal reaches only the parent,
   which stops the whole group (compilers included): it forwards the signal, waits up to
   :data:`GRACE_S` and then kills the group (:meth:`Job.stop`, :func:`stop_all`); the worker also
@@ -26,8 +27,6 @@ from __future__ import annotations
 import atexit
 import fcntl
 import json
-import math
-import numbers
 import os
 import pickle
 import select
@@ -43,6 +42,7 @@ from typing import Any, Callable, Hashable, Mapping
 from ..errors import BackendFailure, BridgeError, ModelError, UnsupportedError
 from ..interrupts import deferred, signal_name, signal_number
 from ..model import Model
+from ..model.timestep import check_dt
 from ..progress import Status, notice
 from ..result import Result
 
@@ -52,16 +52,27 @@ GRACE_S = 2.0
 TAIL_LINES = 15
 #: jobs whose worker may still be running (stopped by :func:`stop_all`)
 _LIVE: set["Job"] = set()
+#: name prefix of a job's temporary directory, followed by the parent's process id
+WORKDIR_PREFIX = "bridge-run-"
 
 
-def check_dt(dt: Any, field: str = "dt", source: str = "<call>") -> float | None:
-    """``dt`` (ms) as a float, or None; anything but a finite number > 0 is a ModelError (a text
-    such as ``"0.25"`` too: it used to run at the model's own step)."""
-    if dt is None:
-        return None
-    if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not (math.isfinite(dt) and dt > 0):
-        raise ModelError(f"{dt!r} is not a time step", field, "a finite number of ms > 0, e.g. 0.025", source)
-    return float(dt)
+def remove_stale_workdirs() -> None:
+    """Remove job directories of parents that no longer run (killed before they could clean up)."""
+    root = tempfile.gettempdir()
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return
+    for name in names:
+        owner = name[len(WORKDIR_PREFIX):].partition("-")[0] if name.startswith(WORKDIR_PREFIX) else ""
+        if not owner.isdigit() or int(owner) == os.getpid():
+            continue
+        try:
+            os.kill(int(owner), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+        except OSError:
+            pass
 
 
 def job_for(model: Model, backend: str, dt: float | None = None, options: dict[str, Any] | None = None,
@@ -107,7 +118,8 @@ class Job:
         self.stopping = False
         self.read_fd: int | None = None
         self.buffer = b""
-        self.workdir = tempfile.mkdtemp(prefix="bridge-run-")
+        remove_stale_workdirs()
+        self.workdir = tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
         try:
             job_file = os.path.join(self.workdir, "job.pickle")
             with open(job_file, "xb") as handle:

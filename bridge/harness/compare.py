@@ -12,6 +12,7 @@ import numpy as np
 
 from ..backends.registry import available_backends, check_backend_names
 from ..backends.runner import Spec, run_all
+from ..model.timestep import check_dt
 from ..model import Model, load
 from ..model.timestep import with_dt
 from ..errors import (EXIT_BACKEND_FAILED, EXIT_DISAGREE, EXIT_NOTHING_COMPARED, EXIT_OK, EXIT_UNSUPPORTED,
@@ -110,8 +111,10 @@ class Comparison:
 
 def split_overrides(overrides: Iterable[str], backends: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
     """Separate global overrides ``path=value`` from per-backend ones ``backend:path=value``."""
+    from ..model.loader import override_list
+
     common, specific = [], {b: [] for b in backends}
-    for override in overrides:
+    for override in override_list(overrides, "compare()"):
         head, sep, rest = override.partition(":")
         if sep and head in specific and "=" in rest and "=" not in head:
             specific[head].append(rest)
@@ -287,9 +290,11 @@ def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | 
     one backend only.  ``dt`` (ms) overrides the model's time step (see :mod:`bridge.model.timestep`).
     Backends in ``require`` are run too and must be compared (else the verdict is not ``AGREE``).
     A ``reference`` result already computed for the same model and dt is reused; so is a cached one
-    unless ``reuse_reference`` is False.  An unknown backend name is a :class:`ModelError`."""
+    unless ``reuse_reference`` is False.  An unknown backend name, option or a bad ``dt`` is a
+    :class:`ModelError` before anything runs."""
     check_backend_names(backends or (), "backends", "compare()")
     check_backend_names(require, "require", "compare()")
+    options, dt = checked_backend_options(options), check_dt(dt)
     backends = list(dict.fromkeys([*(backends or available_backends()), *require]))
     if REFERENCE not in backends and reference is None:
         backends.insert(0, REFERENCE)
@@ -298,7 +303,9 @@ def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | 
         base = path_or_model
         models = {b: base if not specific[b] else _reload(base, specific[b]) for b in backends}
     else:
-        base = load(path_or_model, common)
+        from ..model.loader import source_path
+
+        base = load(source_path(path_or_model), common)
         models = {b: load(path_or_model, common + specific[b]) if specific[b] else base for b in backends}
     if dt is not None and dt != base.simulation.dt:  # judged at the step it runs at
         rebuilt = {id(m): with_dt(m, dt) for m in models.values()}
@@ -329,6 +336,19 @@ def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | 
                 checks += judge(base, results[a], results[b], b, against=a)
     return Comparison(base, results, unsupported, failed, checks, time.perf_counter() - began, options=options or {},
                       required=tuple(require))
+
+
+def checked_backend_options(options: object) -> dict[str, dict]:
+    """``options`` ({backend: {key: value}}) with every backend name and option checked
+    (:mod:`bridge.backends.options`)."""
+    from ..backends.runner import checked_options
+
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise ModelError(f"{options!r:.80} is not a mapping", "options", "{backend: {option: value}}", "compare()")
+    check_backend_names(options, "options", "compare()")
+    return {backend: checked_options(backend, values, "compare()") for backend, values in options.items()}
 
 
 def _reload(model: Model, overrides: list[str]) -> Model:

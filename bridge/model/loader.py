@@ -18,8 +18,8 @@ from ..catalog import STIMULI, names
 from ..catalog.base import NeuronType, SynapseType
 from ..documents import load_yaml, read_document
 from ..errors import ModelError
-from ..limits import (BYTES_PER_CELL, BYTES_PER_CONNECTION, BYTES_PER_INPUT_SPIKE, BYTES_PER_SAMPLE,
-                      BYTES_PER_THREAD, MAX_THREADS)
+from ..limits import (BYTES_PER_CELL, BYTES_PER_CONNECTION, BYTES_PER_DC_STEP, BYTES_PER_INPUT_SPIKE, BYTES_PER_SAMPLE,
+                      BYTES_PER_STEP_VALUE, BYTES_PER_THREAD, MAX_THREADS)
 from ..timegrid import grid_times
 from .checker import GRID_EPS, Checker
 from .description import (Model, Population, Projection, Recording, Simulation, Stimulus,
@@ -35,16 +35,42 @@ _TOP_LEVEL = {"name", "description", "simulation", "populations", "stimuli", "pr
 
 def load(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Model:
     """Load and validate a model file; ``overrides`` are ``"field.path=value"`` strings."""
-    source = os.fspath(path)
+    source = source_path(path)
     document = read_document(source)
     document = apply_overrides(document, overrides, source)
     return from_dict(document, source)
 
 
+def source_path(path: Any) -> str:
+    """``path`` (a model file name) as a string; anything else is a ModelError."""
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, (str, os.PathLike)):
+        raise ModelError(f"{type(path).__name__} {path!r:.60} is not a file name", "path",
+                         "the path of a YAML or JSON model file (a bridge.Model goes to simulate/compare itself)",
+                         "<call>")
+    return os.fspath(path)
+
+
+def override_list(overrides: Any, source: str = "<model>") -> list[str]:
+    """``overrides`` as a list of ``"path=value"`` strings; anything else (one string, a number) is a
+    ModelError rather than something iterated character by character."""
+    if overrides is None:
+        return []
+    if isinstance(overrides, (str, bytes)) or not isinstance(overrides, Iterable):
+        raise ModelError(f"{overrides!r:.80} is not a list of overrides", "--set",
+                         "a list of 'field.path=value' strings, e.g. ['simulation.seed=2']", source)
+    overrides = list(overrides)
+    for override in overrides:
+        if not isinstance(override, str):
+            raise ModelError(f"{override!r:.80} is not an override", "--set", "a 'field.path=value' string", source)
+    return overrides
+
+
 def apply_overrides(document: dict[str, Any], overrides: Iterable[str], source: str = "<model>") -> dict[str, Any]:
     """Return a copy of ``document`` with each ``"a.b.c=value"`` applied (value parsed as YAML)."""
     document = copy.deepcopy(document)
-    for override in overrides:
+    for override in override_list(overrides, source):
         if "=" not in override:
             raise ModelError(f"override {override!r} has no '='", "--set", "field.path=value", source)
         path, _, text = override.partition("=")
@@ -80,8 +106,10 @@ def _initial_states(states, parameters: Mapping[str, float], given: Mapping[str,
 
 def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
     """Validate a description given as a (YAML-shaped) dict and build the :class:`Model`."""
+    source = str(source)
     check = Checker(source)
     document = check.mapping(document, "", "a mapping with 'populations'")
+    _check_depth(document, check)
     check.keys(document, _TOP_LEVEL, "")
     if "populations" not in document and "network" not in document:
         raise check.fail("missing section 'populations'", "populations",
@@ -114,6 +142,9 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
                   for name, spec in check.named(document.get("recordings"), "recordings", "a mapping of recording names").items()}
     if not recordings:
         raise check.fail("nothing is recorded", "recordings", "at least one recording")
+    for field in ("name", "description"):
+        if document.get(field) is not None and not isinstance(document[field], str):
+            raise check.fail(f"{document[field]!r:.60} is not a text", field, f"a text ({field} of the model)")
     name = document.get("name") or os.path.splitext(os.path.basename(source))[0]
     return Model(
         name=str(name),
@@ -130,6 +161,24 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
         types=declared,
         estimate=check.budget.estimate,
     )
+
+
+#: how deeply a description may nest (a YAML file is limited by libyaml; a dict from Python is not)
+MAX_DEPTH = 100
+
+
+def _check_depth(document: Any, check: Checker) -> None:
+    """Refuse a description nested more than :data:`MAX_DEPTH` deep (copying it would recurse until
+    Python gives up), without recursing to find out."""
+    stack = [(document, 0, "")]
+    while stack:
+        node, depth, path = stack.pop()
+        if depth > MAX_DEPTH:
+            raise check.fail(f"nested more than {MAX_DEPTH} levels deep", path, "a model description (see README)")
+        if isinstance(node, dict):
+            stack.extend((value, depth + 1, path or str(key)) for key, value in node.items())
+        elif isinstance(node, (list, tuple)):
+            stack.extend((value, depth + 1, path) for value in node)
 
 
 def _simulation(spec: Mapping[str, Any], check: Checker) -> Simulation:
@@ -199,6 +248,8 @@ def _stimulus(name: str, spec: Mapping[str, Any], populations: Mapping[str, Popu
             check.on_grid(parameters[key], dt, f"{path}.{key}")
     if not kind.spike_source:
         target = check.reference(spec.get("target"), populations, f"{path}.target", "target")
+        steps_ = check.budget.estimate.steps
+        check.budget.add("dc values", steps_, BYTES_PER_DC_STEP, path, f"its amplitude at each of {steps_:.3g} steps")
         stimulus.target = target
         stimulus.indices = _indices(spec.get("indices"), populations[target].size, f"{path}.indices", check)
         return stimulus
@@ -479,7 +530,8 @@ def _recording(name: str, spec: Mapping[str, Any], populations: Mapping[str, Pop
     check.on_grid(interval, dt, f"{path}.interval")
     indices = _indices(spec.get("indices"), size, f"{path}.indices", check)
     values = math.floor(check.duration / interval + GRID_EPS) * len(indices) * len(variables)
-    check.budget.add("samples", values, BYTES_PER_SAMPLE, f"{path}.interval",
+    each = max(BYTES_PER_SAMPLE, BYTES_PER_STEP_VALUE * round(interval / dt))  # NEURON: every step meanwhile
+    check.budget.add("samples", values, each, f"{path}.interval",
                      f"{len(variables)} variables of {len(indices)} cells every {interval:g} ms make {values:.3g} samples")
     return Recording(name=name, population=population, variables=list(variables), spikes=spikes,
                      indices=indices, interval=interval, projection=projection)

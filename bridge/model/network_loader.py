@@ -48,7 +48,7 @@ from ..catalog.names import object_problem
 from .checker import Checker
 from .description import Recording
 from ..errors import ModelError
-from ..limits import BYTES_PER_SAMPLE
+from ..limits import BYTES_PER_PULSE, BYTES_PER_SAMPLE
 from .reactions import NM_UM3_TO_PARTICLES, Injection, Protocol, Reaction, ReactionNetwork, Readout
 from ..units import QuantityError, parse
 
@@ -245,7 +245,7 @@ def _injection(name: str, spec: Mapping[str, Any], species: Mapping[str, float],
     path = f"network.injections.{name}"
     check.keys(spec, _INJECTION_KEYS, path)
     target = spec.get("species")
-    if target not in species:
+    if not isinstance(target, str) or target not in species:
         raise check.fail(f"unknown species {target!r}", f"{path}.species", "a species declared in network.species")
     for key in ("onset", "duration", "rate"):
         if key not in spec:
@@ -264,6 +264,7 @@ def _injection(name: str, spec: Mapping[str, Any], species: Mapping[str, float],
     for key, value in (("onset", onset), ("duration", duration), ("period", period),
                        ("train_interval", train_interval)):
         check.on_grid(value, dt, f"{path}.{key}")
+    check.budget.add("pulses", trains * count, BYTES_PER_PULSE, f"{path}.count", f"{trains} x {count} pulses")
     return [Injection(target, onset + t * train_interval + k * period, duration, rate)
             for t in range(trains) for k in range(count)]
 
@@ -302,6 +303,9 @@ def _protocol(spec: Mapping[str, Any], species: Mapping[str, float], volume: flo
                          "a pulse duration > 0 ms")
     pulses = check.integer(spec.get("pulses", 1), f"{path}.pulses", minimum=1)
     trains = check.integer(spec.get("trains", 1), f"{path}.trains", minimum=1)
+    fluxes_given = spec["fluxes"] if isinstance(spec["fluxes"], dict) else {}
+    check.budget.add("pulses", trains * pulses * max(1, len(fluxes_given)), BYTES_PER_PULSE, f"{path}.pulses",
+                     f"{trains} trains of {pulses} pulses of {max(1, len(fluxes_given))} species")
     period = _pulse_period(spec, pulses, duration, check, path)
     span = (pulses - 1) * period + duration
     train_interval = _train_interval(spec, trains, span, check, path)
@@ -367,7 +371,7 @@ def _species_list(value: Any, species: Mapping[str, float], check: Checker, path
     if not isinstance(value, list) or not value:
         raise check.fail(f"{value!r} is not a list of species", path, "a non-empty list of species names")
     for i, name in enumerate(value):
-        if name not in species:
+        if not isinstance(name, str) or name not in species:
             raise check.fail(f"unknown species {name!r}", f"{path}[{i}]", "a species declared in network.species")
     return tuple(value)
 

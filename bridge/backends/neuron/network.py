@@ -402,6 +402,8 @@ class NeuronSimulation:
     def _record_signals(self) -> dict[tuple[str, str], list[Any]]:
         samples = {}
         for r in self.model.recordings.values():
+            if not r.variables:  # spikes only: no sample times (at the default interval dt, a long run has
+                continue         # more than NEURON's Vector takes from NumPy: it crashed with SIGSEGV)
             times = self.h.Vector(self.model.sample_times(r))
             self.keep.append(times)
             for variable in r.variables:
@@ -497,8 +499,12 @@ class NeuronSimulation:
                 for done, _ in report.stops(n_steps * self.dt, self.dt):
                     self.pc.psolve(n_steps * self.dt if done == n_steps else (done + 0.5) * self.dt)
             fadvance = h.fadvance
-            for _ in range(n_steps - int(round(h.t / self.dt))):  # without psolve (or a step it left)
-                fadvance()
+            left, taken = n_steps - int(round(h.t / self.dt)), 0  # without psolve (or a step it left)
+            if left > 0:
+                for done, _ in report.stops(left * self.dt, self.dt):
+                    for _ in range(done - taken):
+                        fadvance()
+                    taken = done
             if int(round(h.t / self.dt)) != n_steps:
                 raise RuntimeError(f"NEURON stopped at t = {h.t} ms instead of {n_steps * self.dt} ms")
 

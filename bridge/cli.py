@@ -218,12 +218,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _validate(args) -> int:
+    from .harness.tolerances import check_tolerances
     from .model import load
 
     status = EXIT_OK
     for path in args.models:
         try:
             model = load(path, args.set)
+            check_tolerances(model)  # what bridge compare would refuse, refused here too
         except ModelError as exc:
             print(exc.line(), file=sys.stderr)
             status = EXIT_INVALID

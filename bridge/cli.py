@@ -1,9 +1,14 @@
 """The ``bridge`` command line.
 
 Exit codes (:data:`bridge.errors.EXIT_CODES`): 0 success, 1 backends disagree, 2 invalid input
-(including an unknown backend name), 3 unsupported on a (required) backend, 4 a backend failed,
-5 nothing was compared (``bridge compare`` in which no backend besides the reference produced a
-checked result).
+(including an unknown backend name, a bad option, an unusable output destination or a model above
+a resource limit), 3 unsupported on a (required) backend, 4 a backend failed, 5 nothing was
+compared (``bridge compare`` in which no backend besides the reference produced a checked result),
+6 an internal error (a bug: one line asking to report it; ``--debug`` shows the traceback), 130 / 143
+interrupted by SIGINT / SIGTERM (the workers are stopped and temporary files removed first).
+
+Every output destination (``--out``, ``--plot``, ``--report``) is checked before anything runs
+(:mod:`bridge.outputs`), and so are backend options, ``--dt`` and ``--threads``.
 """
 from __future__ import annotations
 
@@ -11,14 +16,20 @@ import argparse
 import os
 import sys
 import time
+import traceback
 from typing import Sequence
 
-from .errors import EXIT_INVALID, EXIT_OK, BridgeError, ModelError
+from .errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, BridgeError, ModelError
+from .outputs import check_directory, check_distinct, check_file
+
+#: where to report a bug (the one-line message of an internal error)
+REPORT_BUGS = "please report it with the command and the model file (bridge --debug ... shows the traceback)"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bridge", description="Run one neuron-model description on "
                                      "NEST, NEURON, Brian2 and a reference solver.")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     validate = commands.add_parser("validate", help="check model files (exit 0 valid, 2 invalid)")
@@ -26,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                           help="override a field, e.g. projections.pre_post.synapse.U=0.4")
     validate.add_argument("--variants", action="store_true", help="also check every variant of each file")
+    _add_limits(validate)
 
     run = commands.add_parser("run", help="run a model on one backend")
     run.add_argument("model", metavar="MODEL")
@@ -64,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--rerun-reference", action="store_true",
                          help="run the reference solver even if the cache holds its result for this exact "
                               "model, dt, options and bridge version")
+    compare.add_argument("--force", action="store_true", help="write the report into a --report directory "
+                         "that already holds files (replacing bridge's own)")
     _add_backend_options(compare)
 
     from .sweep_cli import add_parser as add_sweep_parser
@@ -98,7 +112,17 @@ def _parser() -> argparse.ArgumentParser:
     catalog.add_argument("types", nargs="*", metavar="TYPE", help="only these types (default: all)")
     catalog.add_argument("--model", metavar="FILE", help="list the types FILE declares (its 'types:' and "
                          "included type files) instead of the built-in ones")
+    for command in commands.choices.values():
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show the traceback of an internal error")
     return parser
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-memory", metavar="SIZE", help="refuse a model whose estimated memory is above SIZE, "
+                        "e.g. '64 GiB' (default: $BRIDGE_MAX_MEMORY, else the machine's physical memory)")
+    parser.add_argument("--max-steps", metavar="N", help="refuse a run of more than N time steps (duration / dt; "
+                        "default: $BRIDGE_MAX_STEPS, else 1e9)")
 
 
 def _add_backend_options(parser: argparse.ArgumentParser) -> None:
@@ -107,11 +131,15 @@ def _add_backend_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--neuron-cvode", action="store_true", help="NEURON: use CVODE (same as neuron.cvode=true)")
     parser.add_argument("--brian2-target", metavar="TARGET", help="Brian2: numpy, cython (default) or cpp_standalone")
     parser.add_argument("--brian2-method", metavar="METHOD", help="Brian2: integration method for every group")
+    _add_limits(parser)
 
 
 def _backend_options(args) -> dict[str, dict]:
-    """Collect ``--option backend.key=value`` and the shortcuts into {backend: {key: value}}."""
-    import yaml
+    """Collect ``--option backend.key=value`` and the shortcuts into {backend: {key: value}}, each
+    checked against what its backend declares (:mod:`bridge.backends.options`)."""
+    from .backends.registry import check_backend_names
+    from .backends.runner import checked_options
+    from .documents import load_yaml
 
     items = list(args.option)
     if args.neuron_cvode:
@@ -127,31 +155,77 @@ def _backend_options(args) -> dict[str, dict]:
         if not sep or not dot or not name:
             raise ModelError(f"option {item!r} is malformed", "--option", "BACKEND.KEY=VALUE",
                              source="command line")
-        options.setdefault(backend, {})[name] = yaml.safe_load(value)
-    return options
+        check_backend_names([backend], "--option", "command line")
+        try:
+            parsed = load_yaml(value)
+        except Exception:  # noqa: BLE001 - not YAML: the text itself (then checked as the option's type)
+            parsed = value
+        options.setdefault(backend, {})[name] = parsed
+    return {backend: checked_options(backend, values, "command line") for backend, values in options.items()}
+
+
+def _limits(args):
+    """The resource limits of ``--max-memory`` / ``--max-steps`` (:mod:`bridge.limits`)."""
+    from . import limits
+
+    memory, steps = getattr(args, "max_memory", None), getattr(args, "max_steps", None)
+    base = limits.current()
+    return limits.Limits(limits.parse_size(memory) if memory is not None else base.max_memory,
+                         limits.parse_count(steps) if steps is not None else base.max_steps)
+
+
+def _dt(args) -> float | None:
+    from .backends.runner import check_dt
+
+    return check_dt(args.dt, "--dt", "command line")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see the module docstring)."""
+    from . import interrupts, limits
+
     args = _parser().parse_args(argv)
-    try:
-        commands = {"validate": _validate, "run": _run, "compare": _compare, "info": _info, "catalog": _catalog,
-                    "import-neurord": _import_neurord, "sweep": _sweep}
-        return commands[args.command](args)
-    except BridgeError as exc:
-        print(f"bridge: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("bridge: interrupted", file=sys.stderr)
-        return 130
+    debug = args.debug or bool(os.environ.get("BRIDGE_DEBUG"))
+    commands = {"validate": _validate, "run": _run, "compare": _compare, "info": _info, "catalog": _catalog,
+                "import-neurord": _import_neurord, "sweep": _sweep}
+    with interrupts.handled():
+        try:
+            with limits.using(_limits(args)):
+                return commands[args.command](args)
+        except BridgeError as exc:
+            print(f"bridge: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt as exc:
+            from .backends.runner import stop_all
+
+            signum = interrupts.signal_number(exc)
+            stop_all(signum)
+            print(f"bridge: interrupted by {interrupts.signal_name(signum)}: workers stopped, temporary files "
+                  "removed", file=sys.stderr)
+            return 128 + signum
+        except MemoryError:
+            if debug:
+                traceback.print_exc()
+            print("bridge: out of memory (the model's estimate was below --max-memory: lower the limit, or "
+                  f"{REPORT_BUGS})", file=sys.stderr)
+            return EXIT_INTERNAL
+        except Exception as exc:  # noqa: BLE001 - everything else is a bug in bridge: one line, own code
+            if debug:
+                traceback.print_exc()
+            print(f"bridge: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+                  f"- this is a bug in bridge; {REPORT_BUGS}", file=sys.stderr)
+            return EXIT_INTERNAL
 
 
 def _validate(args) -> int:
+    from .harness.tolerances import check_tolerances
     from .model import load
 
     status = EXIT_OK
     for path in args.models:
         try:
             model = load(path, args.set)
+            check_tolerances(model)  # what bridge compare would refuse, refused here too
         except ModelError as exc:
             print(exc.line(), file=sys.stderr)
             status = EXIT_INVALID
@@ -162,7 +236,8 @@ def _validate(args) -> int:
         network = (f"network {model.network.name!r} with {len(model.network.species)} species and "
                    f"{len(model.network.reactions)} reactions, ") if model.network is not None else ""
         print(f"{path}: ok ({network}{len(model.populations)} populations, {len(model.stimuli)} stimuli, "
-              f"{len(model.projections)} projections, {model.simulation.duration:g} ms at dt {model.simulation.dt:g} ms)")
+              f"{len(model.projections)} projections, {model.simulation.duration:g} ms at dt {model.simulation.dt:g} ms; "
+              f"estimated {model.estimate.summary()})")
     return status
 
 
@@ -181,27 +256,36 @@ def _valid_variants(path: str, model, overrides: list[str]) -> bool:
     return ok
 
 
-def _check_writable(path: str | None, force: bool, field: str) -> None:
-    if path and os.path.exists(path) and not force:
-        raise ModelError(f"{path!r} exists and would be overwritten", field, "a new file name, or --force",
-                         source="command line")
-    if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        raise ModelError(f"directory of {path!r} does not exist", field, "an existing directory",
-                         source="command line")
+def _saving(path: str, option: str):
+    """A ModelError for an output that could not be written after all (a full disk, a race)."""
+    class Saving:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, kind, exc, tb):
+            if isinstance(exc, OSError):
+                raise ModelError(f"cannot write {path!r}: {exc.strerror or exc}", option,
+                                 "a writable destination with space left", source="command line") from None
+            return False
+    return Saving()
 
 
 def _run(args) -> int:
     from .backends.runner import simulate
     from .model import load
+    from .progress_display import for_stream
 
-    _check_writable(args.out, args.force, "--out")
-    _check_writable(args.plot, args.force, "--plot")
-    if args.out and not args.out.endswith((".npz", ".csv")):
-        raise ModelError(f"{args.out!r} has an unknown format", "--out", "a .npz or .csv file name",
-                         source="command line")
+    check_file(args.out, "--out", args.force, (".npz", ".csv"))
+    check_file(args.plot, "--plot", args.force)
+    check_distinct({"--out": args.out, "--plot": args.plot})
     _backend_list(args.backend, "--backend")
+    options = _backend_options(args).get(args.backend)
+    dt = _dt(args)
     overrides = list(args.set)
-    if args.threads:
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ModelError(f"{args.threads} is not a number of threads", "--threads", "an integer >= 1",
+                             source="command line")
         overrides.append(f"simulation.threads={args.threads}")
     if args.variant:
         from .model import read_document
@@ -216,14 +300,17 @@ def _run(args) -> int:
     print(f"running {model.name}{' (' + args.variant + ')' if args.variant else ''} on {args.backend} "
           f"({model.simulation.duration:g} ms) ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    options = _backend_options(args).get(args.backend)
+    display = for_stream(sys.stderr)
     control = None
-    if args.control and model.network is not None:
-        from .network_summary import run_with_control
+    try:
+        if args.control and model.network is not None:
+            from .network_summary import run_with_control
 
-        result, control = run_with_control(model, args.backend, args.dt, options)
-    else:
-        result = simulate(model, args.backend, dt=args.dt, options=options)
+            result, control = run_with_control(model, args.backend, dt, options, display)
+        else:
+            result = simulate(model, args.backend, dt=dt, options=options, display=display)
+    finally:
+        display.close()
     elapsed = time.perf_counter() - started
     print(f"{model.name} on {args.backend}: done in {elapsed:.2f} s "
           f"(set-up {result.metadata.get('setup_s', float('nan')):.2f} s, "
@@ -244,17 +331,19 @@ def _run(args) -> int:
         if control is None:
             print("  (--control: also the change against the same model without stimulation)")
     if args.out:
-        result.save(args.out)
+        with _saving(args.out, "--out"):
+            result.save(args.out)
         print(f"  saved {args.out}")
     if args.plot:
-        if model.network is not None:
-            from .network_plot import plot_network_run
+        with _saving(args.plot, "--plot"):
+            if model.network is not None:
+                from .network_plot import plot_network_run
 
-            plot_network_run([result], model, args.plot, title=f"{model.name} on {args.backend}")
-        else:
-            from .plotting import plot_results
+                plot_network_run([result], model, args.plot, title=f"{model.name} on {args.backend}")
+            else:
+                from .plotting import plot_results
 
-            plot_results([result], args.plot, title=f"{model.name} on {args.backend}")
+                plot_results([result], args.plot, title=f"{model.name} on {args.backend}")
         print(f"  plotted {args.plot}")
     return EXIT_OK
 
@@ -274,28 +363,36 @@ def _print_warnings(model, backend: str) -> None:
 def _sweep(args) -> int:
     from .sweep_cli import command
 
-    _check_writable(args.plot, args.force, "--plot")
+    check_file(args.plot, "--plot", args.force)
+    check_directory(args.out, "--out")
+    _backend_list(args.backend, "--backend")
+    if args.jobs is not None and args.jobs < 1:
+        raise ModelError(f"{args.jobs} is not a number of jobs", "--jobs", "an integer >= 1", source="command line")
+    args.dt = _dt(args)
     return command(args, _backend_options(args).get(args.backend), _print_warnings)
 
 
 def _compare(args) -> int:
     from .harness import compare, convergence, table, write
-    from .harness.compare import default_progress
+    from .progress_display import for_stream
 
-    if args.report and os.path.exists(os.path.join(args.report, "report.json")):
-        raise ModelError(f"{args.report!r} already holds a report.json", "--report",
-                         "a new or empty directory (nothing is overwritten)", source="command line")
+    check_directory(args.report, "--report", args.force)
     backends = _backend_list(args.backends, "--backends")
     required = _backend_list(args.require, "--require") or []
+    options, dt = _backend_options(args), _dt(args)
     print(f"comparing {args.model} ...", file=sys.stderr, flush=True)
-    comparison = compare(args.model, backends, args.set, pairwise=args.pairwise, dt=args.dt,
-                         progress=default_progress, options=_backend_options(args),
-                         reuse_reference=not args.rerun_reference, require=required)
-    if args.convergence:
-        convergence(comparison, progress=default_progress, reuse_reference=not args.rerun_reference)
+    display = for_stream(sys.stderr)
+    try:
+        comparison = compare(args.model, backends, args.set, pairwise=args.pairwise, dt=dt, progress=display,
+                             options=options, reuse_reference=not args.rerun_reference, require=required)
+        if args.convergence:
+            convergence(comparison, progress=display, reuse_reference=not args.rerun_reference)
+    finally:
+        display.close()
     print(table(comparison))
     if args.report:
-        files = write(comparison, args.report)
+        with _saving(args.report, "--report"):
+            files = write(comparison, args.report)
         print(f"report: {os.path.join(args.report, files[0])} (+ {len(files) - 1} plots)")
     return comparison.exit_code
 
@@ -317,8 +414,9 @@ def _backend_list(text: str | None, option: str) -> list[str] | None:
 def _import_neurord(args) -> int:
     from .model import from_dict
     from .model.neurord import dump, import_neurord
+    from .outputs import atomic_file
 
-    _check_writable(args.out, args.force, "--out")
+    check_file(args.out, "--out", args.force)
 
     def listed(text: str | None) -> list[str] | None:
         return [item.strip() for item in text.split(",") if item.strip()] if text else None
@@ -333,10 +431,8 @@ def _import_neurord(args) -> int:
         if exc.path == "network.volume":
             raise ModelError(exc.message, "--volume", exc.expected, source="command line") from None
         raise
-    tmp = args.out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
+    with _saving(args.out, "--out"), atomic_file(args.out, "w", encoding="utf-8") as handle:
         handle.write(dump(document))
-    os.replace(tmp, args.out)
     network = model.network
     print(f"{args.out}: {len(network.species)} species, {len(network.reactions)} reactions, "
           f"{len(network.injections)} injection pulses, volume {network.volume:g} um**3")

@@ -13,6 +13,9 @@ EXIT_INVALID = 2            # invalid input: model file, option, unknown backend
 EXIT_UNSUPPORTED = 3        # a (required) backend cannot run the model
 EXIT_BACKEND_FAILED = 4     # a backend process crashed or returned no result
 EXIT_NOTHING_COMPARED = 5   # ``bridge compare``: no backend besides the reference was compared
+EXIT_INTERNAL = 6           # an unexpected error inside bridge (a bug: please report it)
+EXIT_INTERRUPTED = 130      # SIGINT (Ctrl-C): 128 + the signal number, as shells report it
+EXIT_TERMINATED = 143       # SIGTERM (and SIGHUP: 129)
 
 #: every exit code with its meaning (README "Exit codes")
 EXIT_CODES = {
@@ -22,6 +25,9 @@ EXIT_CODES = {
     EXIT_UNSUPPORTED: "unsupported on a (required) backend",
     EXIT_BACKEND_FAILED: "a backend failed",
     EXIT_NOTHING_COMPARED: "nothing was compared (bridge compare)",
+    EXIT_INTERNAL: "internal error in bridge (a bug; the message says how to report it, --debug shows the traceback)",
+    EXIT_INTERRUPTED: "interrupted (SIGINT, Ctrl-C): workers stopped, temporary files removed",
+    EXIT_TERMINATED: "terminated (SIGTERM): workers stopped, temporary files removed",
 }
 
 
@@ -83,3 +89,9 @@ class BackendFailure(BridgeError):
     """A backend process crashed or returned no result."""
 
     exit_code = EXIT_BACKEND_FAILED
+
+
+class LimitError(ModelError):
+    """A model whose estimated cost (memory, time steps) is above a limit of :mod:`bridge.limits`:
+    invalid input (exit 2), refused before anything is allocated; the message gives the estimate
+    and how to raise the limit."""

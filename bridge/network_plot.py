@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .model import Model  # noqa: E402
+from .outputs import atomic_file  # noqa: E402
 from .result import Result  # noqa: E402
 
 if TYPE_CHECKING:
@@ -53,10 +54,11 @@ def stimulation_window(model: Model) -> tuple[float, float] | None:
 
 
 def _save(fig, path: str | os.PathLike) -> None:
-    tmp = os.fspath(path) + ".tmp.png"
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_file(path) as handle:
+            fig.savefig(handle, format="png", dpi=110)
+    finally:
+        plt.close(fig)
 
 
 def plot_network_run(results: list[Result], model: Model, path: str | os.PathLike, title: str | None = None) -> None:

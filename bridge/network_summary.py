@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -153,19 +154,25 @@ def summarise(model: Model, result: Result, control: Result | None = None) -> Su
 
 
 def run_with_control(model: Model, backend: str, dt: float | None = None,
-                     options: dict | None = None) -> tuple[Result, Result]:
+                     options: dict | None = None, display: Any = None) -> tuple[Result, Result]:
     """Run ``model`` and its control (no stimulation, :func:`~bridge.model.variants.control_overrides`)
-    in two worker processes at once; return both results."""
-    from .backends.runner import finish, start
+    in two worker processes at once; return both results (``display``: see :func:`bridge.simulate`)."""
+    from .backends.runner import Spec, run_all
+    from .errors import BridgeError
     from .model import from_dict
     from .model.loader import apply_overrides
     from .model.variants import control_overrides
 
     control_model = from_dict(apply_overrides(model.document, control_overrides(model.document, model.source),
                                               model.source), model.source)
-    handles = [start(model, backend, dt, options), start(control_model, backend, dt, options)]
-    results = [finish(h) for h in handles]
-    return results[0], results[1]
+    outcomes: dict[str, Result | BridgeError] = {}
+    run_all({"run": Spec(model, backend, dt, options, backend), "control": Spec(control_model, backend, dt, options,
+                                                                                  f"{backend} (control)")},
+            2, display, lambda key, outcome, seconds: outcomes.__setitem__(key, outcome))
+    for outcome in outcomes.values():
+        if isinstance(outcome, BridgeError):
+            raise outcome
+    return outcomes["run"], outcomes["control"]
 
 
 def _number(value: float) -> str:

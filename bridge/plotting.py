@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from .outputs import atomic_file  # noqa: E402
 from .result import Result  # noqa: E402
 
 
@@ -42,7 +43,8 @@ def plot_results(results: Sequence[Result], path: str | os.PathLike, title: str 
     axes[-1].set_xlabel("time (ms)")
     fig.suptitle(title or (results[0].model if results else ""))
     fig.tight_layout()
-    tmp = os.fspath(path) + ".tmp.png"
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_file(path) as handle:
+            fig.savefig(handle, format="png", dpi=110)
+    finally:
+        plt.close(fig)

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
+
+from .outputs import atomic_file
 
 
 @dataclass
@@ -60,16 +63,25 @@ class Result:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> None:
-        """Write to ``.npz`` (complete, reloadable) or ``.csv`` (one row per sample or spike)."""
+        """Write to ``.npz`` (complete, reloadable) or ``.csv`` (one row per sample or spike),
+        atomically (:func:`bridge.outputs.atomic_file`)."""
         path = os.fspath(path)
         if path.endswith(".csv"):
-            self._save_csv(path)
+            with atomic_file(path, "w", newline="", encoding="utf-8") as handle:
+                self._write_csv(handle)
         elif path.endswith(".npz"):
-            self._save_npz(path)
+            with atomic_file(path) as handle:
+                self._write_npz(handle)
         else:
             raise ValueError(f"{path}: unknown result format (expected a .npz or .csv file name)")
 
-    def _save_npz(self, path: str) -> None:
+    def npz_bytes(self) -> bytes:
+        """The ``.npz`` file :meth:`save` writes, as bytes."""
+        buffer = io.BytesIO()
+        self._write_npz(buffer)
+        return buffer.getvalue()
+
+    def _write_npz(self, handle: IO[bytes]) -> None:
         arrays: dict[str, np.ndarray] = {}
         header = {"model": self.model, "backend": self.backend, "metadata": self.metadata,
                   "signals": [], "spikes": {}}
@@ -82,14 +94,13 @@ class Result:
             for j, train in enumerate(trains):
                 arrays[f"spikes_{population}_{j}"] = np.asarray(train, dtype=float)
         arrays["header"] = np.array(json.dumps(header, default=_json_default))
-        tmp = f"{path}.{os.getpid()}.tmp.npz"  # per process: two writers of one path never share it
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
+        np.savez_compressed(handle, **arrays)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Result":
-        """Read a result written by :meth:`save` to ``.npz``."""
-        with np.load(os.fspath(path), allow_pickle=False) as data:
+    def load(cls, path: str | os.PathLike | IO[bytes]) -> "Result":
+        """Read a result written by :meth:`save` to ``.npz`` (a path or a binary file object)."""
+        source = path if hasattr(path, "read") else os.fspath(path)  # type: ignore[arg-type]
+        with np.load(source, allow_pickle=False) as data:
             header = json.loads(str(data["header"]))
             result = cls(model=header["model"], backend=header["backend"], metadata=header["metadata"])
             for i, entry in enumerate(header["signals"]):
@@ -99,20 +110,17 @@ class Result:
                 result.spike_trains[population] = [data[f"spikes_{population}_{j}"] for j in range(count)]
         return result
 
-    def _save_csv(self, path: str) -> None:
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["kind", "owner", "variable", "index", "time_ms", "value", "unit"])
-            for (owner, variable), sig in self.signals.items():
-                for column, index in enumerate(sig.indices):
-                    for t, v in zip(sig.times, sig.values[:, column]):
-                        writer.writerow(["signal", owner, variable, index, repr(float(t)), repr(float(v)), sig.unit])
-            for population, trains in self.spike_trains.items():
-                for index, train in enumerate(trains):
-                    for t in train:
-                        writer.writerow(["spike", population, "", index, repr(float(t)), "", "ms"])
-        os.replace(tmp, path)
+    def _write_csv(self, handle: IO[str]) -> None:
+        writer = csv.writer(handle)
+        writer.writerow(["kind", "owner", "variable", "index", "time_ms", "value", "unit"])
+        for (owner, variable), sig in self.signals.items():
+            for column, index in enumerate(sig.indices):
+                for t, v in zip(sig.times, sig.values[:, column]):
+                    writer.writerow(["signal", owner, variable, index, repr(float(t)), repr(float(v)), sig.unit])
+        for population, trains in self.spike_trains.items():
+            for index, train in enumerate(trains):
+                for t in train:
+                    writer.writerow(["spike", population, "", index, repr(float(t)), "", "ms"])
 
     # ------------------------------------------------------------------ interchange
     def to_neo(self):

@@ -33,7 +33,6 @@ import itertools
 import json
 import math
 import os
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -41,6 +40,7 @@ from .errors import BridgeError, ModelError
 from .model import Model
 from .model.variants import control_overrides, variant_overrides
 from .network_summary import Summary, summarise
+from .outputs import atomic_file
 from .result import Result
 
 
@@ -120,17 +120,15 @@ class SweepResult:
         return "\n".join(lines)
 
     def write_csv(self, path: str) -> None:
-        """The table as CSV (written to a temporary file, then renamed)."""
+        """The table as CSV (written atomically)."""
         import csv
 
         columns = self.columns()
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        with atomic_file(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(columns)
             for row in self.rows():
                 writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
-        os.replace(tmp, path)
 
     def plot(self, path: str) -> None:
         """The read-out's change against the swept parameter (or per variant), and its time courses."""
@@ -254,34 +252,33 @@ def _default_readout(model: Model) -> str:
 
 def run(sweep: SweepResult, backend: str, jobs: int | None = None, dt: float | None = None,
         options: dict[str, Any] | None = None, progress: Callable[[str], None] | None = None) -> SweepResult:
-    """Run every distinct model of ``sweep`` (points and controls), ``jobs`` at a time."""
-    from .backends.runner import finish, start
+    """Run every distinct model of ``sweep`` (points and controls), ``jobs`` at a time; ``progress``
+    gets a line per finished run (a display of :mod:`bridge.progress_display` also shows the
+    running ones)."""
+    from .backends.runner import Spec, run_all
 
     sweep.backend = backend
-    todo: dict[str, tuple[Model, str]] = {}
+    todo: dict[str, Spec] = {}
     for key, model in sweep.controls.items():
-        todo.setdefault(key, (model, "control"))
+        todo.setdefault(key, Spec(model, backend, dt, options, "control"))
     for point in sweep.points:
-        todo.setdefault(point.key, (point.model, point.label))
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    queue = list(todo.items())
-    running: list[tuple[str, str, Any, float]] = []
+        todo.setdefault(point.key, Spec(point.model, backend, dt, options, point.label))
     done = 0
-    while queue or running:
-        while queue and len(running) < jobs:
-            key, (model, label) = queue.pop(0)
-            running.append((key, label, start(model, backend, dt, options), time.perf_counter()))
-        key, label, handle, started = running.pop(0)  # oldest first: runs of a sweep take about as long
-        try:
-            sweep.results[key] = finish(handle)
+
+    def finished(key: str, outcome: Result | BridgeError, seconds: float) -> None:
+        nonlocal done
+        if isinstance(outcome, BridgeError):
+            sweep.errors[key] = outcome
+            status = f"FAILED ({outcome})"
+        else:
+            sweep.results[key] = outcome
             status = "done"
-        except BridgeError as exc:
-            sweep.errors[key] = exc
-            status = f"FAILED ({exc})"
-        sweep.seconds[key] = time.perf_counter() - started
+        sweep.seconds[key] = seconds
         done += 1
         if progress:
-            progress(f"[{done}/{len(todo)}] {label}: {status} in {sweep.seconds[key]:.1f} s")
+            progress(f"[{done}/{len(todo)}] {todo[key].label}: {status} in {seconds:.1f} s")
+
+    run_all(todo, jobs, progress if hasattr(progress, "update") else None, finished)
     return sweep
 
 
@@ -294,13 +291,15 @@ def sweep(source: str, sets: Sequence[str] = (), backend: str = "neuron", varian
 
 def write(sweep: SweepResult, directory: str) -> list[str]:
     """Write ``sweep.csv``, ``sweep.md``, ``sweep.png`` and each run's ``runs/<n>.npz`` into
-    ``directory`` (created; refused when it already holds a sweep.csv); return the file names."""
-    if os.path.exists(os.path.join(directory, "sweep.csv")):
-        raise ModelError(f"{directory!r} already holds a sweep.csv", "--out", "a new or empty directory "
+    ``directory`` (created; refused when it already holds files); return the file names.  The
+    names are bridge's own (numbered runs; ``runs/index.json`` says which is which), every file
+    written atomically."""
+    if os.path.isdir(directory) and os.listdir(directory):
+        raise ModelError(f"{directory!r} already holds files", "--out", "a new or empty directory "
                          "(nothing is overwritten)", "command line")
     os.makedirs(os.path.join(directory, "runs"), exist_ok=True)
     sweep.write_csv(os.path.join(directory, "sweep.csv"))
-    with open(os.path.join(directory, "sweep.md"), "w", encoding="utf-8") as handle:
+    with atomic_file(os.path.join(directory, "sweep.md"), "w", encoding="utf-8") as handle:
         handle.write(sweep.markdown() + "\n")
     sweep.plot(os.path.join(directory, "sweep.png"))
     files = ["sweep.csv", "sweep.md", "sweep.png"]
@@ -312,7 +311,7 @@ def write(sweep: SweepResult, directory: str) -> list[str]:
         result.save(os.path.join(directory, name))
         index.append({"file": name, "run": names.get(key, key)})
         files.append(name)
-    with open(os.path.join(directory, "runs", "index.json"), "w", encoding="utf-8") as handle:
+    with atomic_file(os.path.join(directory, "runs", "index.json"), "w", encoding="utf-8") as handle:
         json.dump(index, handle, indent=1)
     return files + ["runs/index.json"]
 

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Callable
 
-from .errors import EXIT_OK, ModelError
+from .errors import EXIT_OK
 
 
 def add_parser(commands, add_backend_options: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -39,9 +39,6 @@ def command(args, options: dict | None, print_warnings: Callable) -> int:
     backend's settings, ``print_warnings(model, backend)`` prints its cautions."""
     from .sweep import plan, run, write
 
-    if args.out and os.path.exists(os.path.join(args.out, "sweep.csv")):
-        raise ModelError(f"{args.out!r} already holds a sweep.csv", "--out",
-                         "a new or empty directory (nothing is overwritten)", source="command line")
     variants = [v.strip() for v in args.variant.split(",") if v.strip()] if args.variant else None
     planned = plan(args.model, args.set, variants, args.readout, control=not args.no_control)
     print_warnings(planned.points[0].model, args.backend)
@@ -49,7 +46,13 @@ def command(args, options: dict | None, print_warnings: Callable) -> int:
     print(f"sweeping {args.model}: {len(planned.points)} points, {len(planned.controls)} controls, {runs} runs on "
           f"{args.backend} ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    result = run(planned, args.backend, args.jobs, args.dt, options, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    from .progress_display import for_stream
+
+    display = for_stream(sys.stderr)
+    try:
+        result = run(planned, args.backend, args.jobs, args.dt, options, progress=display)
+    finally:
+        display.close()
     print(f"{len(result.results)} runs in {time.perf_counter() - started:.1f} s; change of {result.readout} at the "
           "end of the run:")
     print(result.markdown())

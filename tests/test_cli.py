@@ -94,5 +94,5 @@ def test_backend_options_from_the_command_line(models_dir):
     assert cvode.returncode == 0, cvode.stderr
     unknown = bridge_cli("run", models_dir / "nmda_kinetic.yaml", "--backend", "neuron", "--option", "neuron.colour=red")
     assert unknown.returncode == 2
-    assert unknown.stderr.strip().endswith("--option: neuron has no option 'colour' "
-                                           "(expected an option the backend documents (see README))")
+    assert unknown.stderr.strip().endswith("--option: neuron has no option 'colour' (expected one of neuron's "
+                                           "options: cvode, cvode_atol, cvode_rtol, located_dv, n_sub, secondorder)")

@@ -9,12 +9,13 @@ backend generates code for.  It checks a model up front (:meth:`Backend.check` r
 """
 from __future__ import annotations
 
-from typing import ClassVar, Iterator
+from typing import Any, ClassVar, Iterator
 
 from ..catalog.base import NeuronType, StimulusType, SynapseType
 from ..errors import UnsupportedError
 from ..model import Model
 from ..result import Result
+from .options import Option, check_options
 
 ModelType = NeuronType | SynapseType | StimulusType
 
@@ -23,9 +24,18 @@ class Backend:
     """Base class of all backends."""
 
     name: ClassVar[str]
+    #: the options this backend takes (``--option NAME.KEY=VALUE``): key -> :class:`~.options.Option`;
+    #: each is an attribute of the backend holding its default
+    options: ClassVar[dict[str, Option]] = {}
     #: set by the worker process, whose model is a private copy: :meth:`run` may then free the
     #: model's bulk arrays (connection pairs, input trains) once the simulator holds its own copy
     release_model_arrays: bool = False
+
+    def configure(self, options: Any, source: str = "command line") -> None:
+        """Set ``options`` (a mapping key -> value) after checking each against :attr:`options`
+        (:class:`~bridge.errors.ModelError` for an unknown key or a value out of bounds)."""
+        for key, value in check_options(self.name, self.options, options, source).items():
+            setattr(self, key, value)
 
     @classmethod
     def version(cls) -> str:

@@ -35,7 +35,12 @@ def check_backend_names(names: Iterable[str], field: str = "backend", source: st
     the known ones; ``field`` and ``source`` name where the names came from (``--backends``,
     ``command line``)."""
     known = None
+    if isinstance(names, str):
+        names = [names]
     for name in names:
+        if not isinstance(name, str):
+            raise ModelError(f"{name!r} is not a backend name", field, "one of " + ", ".join(sorted(available_backends())),
+                             source)
         if name in BUILTIN:
             continue
         known = known or available_backends()

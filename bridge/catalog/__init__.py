@@ -9,9 +9,7 @@ importing pint and parsing again (0.27 s of set-up per run).
 """
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,33 +28,24 @@ __all__ = ["NEURONS", "SYNAPSES", "STIMULI", "builtin_types", "NeuronType", "Syn
 def builtin_types() -> dict[str, NeuronType | SynapseType]:
     """Every built-in neuron and synapse type by name, parsed and checked from :data:`BUILTIN_FILES`
     (or unpickled from the cache entry of exactly these files and parser sources)."""
+    from .. import cache_entries
     from ..cache import cache_dir, content_hash
 
     sources = [*BUILTIN_FILES, *sorted(Path(__file__).parent.glob("*.py"))]
     entry = cache_dir("catalog") / f"{content_hash(*(p.read_bytes() for p in sources))}.pickle"
-    try:
-        with open(entry, "rb") as handle:
-            return pickle.load(handle)
-    except Exception:  # noqa: BLE001 - missing, unreadable or damaged: parse the files
-        pass
+    payload = cache_entries.load(entry, "parsing the catalog again")  # verified: see bridge.cache_entries
+    if payload is not None:
+        try:
+            return pickle.loads(payload)
+        except Exception as exc:  # noqa: BLE001 - checksum right but not loadable (another version)
+            cache_entries.discard(entry, f"cannot be unpickled: {type(exc).__name__}", "parsing the catalog again")
     from .declare import declare_types, read_types_file
 
     types: dict[str, NeuronType | SynapseType] = {}
     for path in BUILTIN_FILES:
         types.update(declare_types(read_types_file(path), str(path), types, origin="built-in"))
-    _store(entry, types)
+    cache_entries.store(entry, pickle.dumps(types, protocol=pickle.HIGHEST_PROTOCOL))
     return types
-
-
-def _store(entry: Path, types: dict) -> None:
-    """Write the cache entry atomically; an unwritable cache is skipped."""
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=entry.name + ".tmp-", dir=entry.parent)
-        with os.fdopen(handle, "wb") as out:
-            pickle.dump(types, out, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, entry)
-    except OSError:
-        pass
 
 
 def __getattr__(name: str) -> Any:

@@ -11,11 +11,12 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from ..backends.registry import available_backends, check_backend_names
-from ..backends.runner import finish, start
+from ..backends.runner import Spec, run_all
+from ..model.timestep import check_dt
 from ..model import Model, load
 from ..model.timestep import with_dt
 from ..errors import (EXIT_BACKEND_FAILED, EXIT_DISAGREE, EXIT_NOTHING_COMPARED, EXIT_OK, EXIT_UNSUPPORTED,
-                      BackendFailure, ModelError, UnsupportedError)
+                      BackendFailure, BridgeError, ModelError, UnsupportedError)
 from ..result import Result
 from .metrics import analog_metrics, event_amplitudes, spike_metrics
 from .tolerances import SOLVER_RTOL, analog_tolerance, check_tolerances, spike_tolerance
@@ -110,8 +111,10 @@ class Comparison:
 
 def split_overrides(overrides: Iterable[str], backends: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
     """Separate global overrides ``path=value`` from per-backend ones ``backend:path=value``."""
+    from ..model.loader import override_list
+
     common, specific = [], {b: [] for b in backends}
-    for override in overrides:
+    for override in override_list(overrides, "compare()"):
         head, sep, rest = override.partition(":")
         if sep and head in specific and "=" in rest and "=" not in head:
             specific[head].append(rest)
@@ -134,7 +137,8 @@ def run_backends(models: dict[str, Model], dt: float | None = None, jobs: int | 
 
     ``on_result(backend, result)`` is called as each run finishes, while the others still run.  With
     ``reuse_reference`` a cached reference result of the same run is used instead of running it
-    again (see :mod:`bridge.harness.reference_cache`).
+    again (see :mod:`bridge.harness.reference_cache`).  ``progress`` gets a line per finished run;
+    a display of :mod:`bridge.progress_display` also shows the running ones.
     Returns (results, unsupported reasons, failure messages), each keyed by backend.
     """
     from . import reference_cache
@@ -162,33 +166,24 @@ def run_backends(models: dict[str, Model], dt: float | None = None, jobs: int | 
         finished(REFERENCE, "reused from the cache (--rerun-reference to run it again)")
     rank = {name: i for i, name in enumerate(START_ORDER)}
     queue = sorted((name for name in models if name not in results), key=lambda n: rank.get(n, len(rank)))
-    running: list[tuple[str, object, float]] = []
-    while queue or running:
-        while queue and len(running) < jobs:
-            name = queue.pop(0)
-            running.append((name, start(models[name], name, dt, options.get(name)), time.perf_counter()))
-        # take whichever run finished first (waiting for the oldest left a core idle meanwhile)
-        entry = next((entry for entry in running if entry[1][0].poll() is not None), None)
-        if entry is None:
-            time.sleep(0.01)
-            continue
-        running.remove(entry)
-        name, handle, began = entry
-        try:
-            result = finish(handle)
-        except UnsupportedError as exc:
-            unsupported[name] = exc.reason
-            finished(name, f"unsupported: {exc.reason}")
-        except ModelError:
-            raise
-        except BackendFailure as exc:
-            failed[name] = str(exc)
+
+    def arrived(name: str, outcome: Result | BridgeError, seconds: float) -> None:
+        if isinstance(outcome, UnsupportedError):
+            unsupported[name] = outcome.reason
+            finished(name, f"unsupported: {outcome.reason}")
+        elif isinstance(outcome, BackendFailure):
+            failed[name] = str(outcome)
             finished(name, "FAILED")
+        elif isinstance(outcome, BridgeError):  # invalid input: no comparison at all
+            raise outcome
         else:
-            finished(name, f"ok ({time.perf_counter() - began:.1f} s)")
+            finished(name, f"ok ({seconds:.1f} s)")
             if name == REFERENCE:
-                reference_cache.store(models[name], result, dt, options.get(name))
-            accept(name, result)
+                reference_cache.store(models[name], outcome, dt, options.get(name))
+            accept(name, outcome)
+
+    run_all({name: Spec(models[name], name, dt, options.get(name)) for name in queue}, jobs,
+            progress if hasattr(progress, "update") else None, arrived)
     return {name: results[name] for name in models if name in results}, unsupported, failed
 
 
@@ -295,9 +290,11 @@ def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | 
     one backend only.  ``dt`` (ms) overrides the model's time step (see :mod:`bridge.model.timestep`).
     Backends in ``require`` are run too and must be compared (else the verdict is not ``AGREE``).
     A ``reference`` result already computed for the same model and dt is reused; so is a cached one
-    unless ``reuse_reference`` is False.  An unknown backend name is a :class:`ModelError`."""
+    unless ``reuse_reference`` is False.  An unknown backend name, option or a bad ``dt`` is a
+    :class:`ModelError` before anything runs."""
     check_backend_names(backends or (), "backends", "compare()")
     check_backend_names(require, "require", "compare()")
+    options, dt = checked_backend_options(options), check_dt(dt)
     backends = list(dict.fromkeys([*(backends or available_backends()), *require]))
     if REFERENCE not in backends and reference is None:
         backends.insert(0, REFERENCE)
@@ -306,7 +303,9 @@ def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | 
         base = path_or_model
         models = {b: base if not specific[b] else _reload(base, specific[b]) for b in backends}
     else:
-        base = load(path_or_model, common)
+        from ..model.loader import source_path
+
+        base = load(source_path(path_or_model), common)
         models = {b: load(path_or_model, common + specific[b]) if specific[b] else base for b in backends}
     if dt is not None and dt != base.simulation.dt:  # judged at the step it runs at
         rebuilt = {id(m): with_dt(m, dt) for m in models.values()}
@@ -337,6 +336,19 @@ def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | 
                 checks += judge(base, results[a], results[b], b, against=a)
     return Comparison(base, results, unsupported, failed, checks, time.perf_counter() - began, options=options or {},
                       required=tuple(require))
+
+
+def checked_backend_options(options: object) -> dict[str, dict]:
+    """``options`` ({backend: {key: value}}) with every backend name and option checked
+    (:mod:`bridge.backends.options`)."""
+    from ..backends.runner import checked_options
+
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise ModelError(f"{options!r:.80} is not a mapping", "options", "{backend: {option: value}}", "compare()")
+    check_backend_names(options, "options", "compare()")
+    return {backend: checked_options(backend, values, "compare()") for backend, values in options.items()}
 
 
 def _reload(model: Model, overrides: list[str]) -> Model:

@@ -9,11 +9,13 @@ numerical libraries gives a new key.  ``--rerun-reference`` ignores the cache.
 """
 from __future__ import annotations
 
+import io
 import json
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+from .. import cache_entries
 from ..cache import cache_dir, content_hash
 from ..model import Model
 from ..result import Result
@@ -43,21 +45,23 @@ def _path(model: Model, dt: float | None, options: dict | None) -> Path:
 
 
 def load(model: Model, dt: float | None = None, options: dict | None = None) -> Result | None:
-    """The cached reference result for this run, or None."""
+    """The cached reference result for this run, or None.  The entry carries its checksum
+    (:mod:`bridge.cache_entries`): a truncated or edited one is discarded with a notice, and the
+    reference runs again."""
+    path = _path(model, dt, options)
+    payload = cache_entries.load(path, "running the reference again")
+    if payload is None:
+        return None
     try:
-        path = _path(model, dt, options)
-        if path.exists():
-            result = Result.load(path)
-            result.metadata["reused_from"] = str(path)
-            return result
-    except (OSError, ValueError, KeyError):  # unreadable or damaged entry: run the reference again
-        pass
-    return None
+        result = Result.load(io.BytesIO(payload))
+    except (OSError, ValueError, KeyError) as exc:  # checksum right, content unreadable: not ours
+        cache_entries.discard(path, f"unreadable result: {exc}", "running the reference again")
+        return None
+    result.metadata["reused_from"] = str(path)
+    return result
 
 
 def store(model: Model, result: Result, dt: float | None = None, options: dict | None = None) -> None:
-    """Keep ``result`` for later runs; a cache that cannot be written is skipped silently."""
-    try:
-        result.save(_path(model, dt, options))  # atomic: a reader never sees a half-written entry
-    except OSError:
-        pass
+    """Keep ``result`` for later runs (atomically, with its checksum); a cache that cannot be
+    written is skipped."""
+    cache_entries.store(_path(model, dt, options), result.npz_bytes())

@@ -20,6 +20,7 @@ import os
 
 import numpy as np
 
+from ..outputs import atomic_file, inside, safe_name
 from .compare import REFERENCE, Comparison
 from .metrics import common_samples
 
@@ -90,14 +91,33 @@ def _finite(value):
 
 
 def write(comparison: Comparison, directory: str | os.PathLike) -> list[str]:
-    """Write ``report.json`` and the plots into ``directory`` (created); return the file names."""
+    """Write ``report.json`` and the plots into ``directory`` (created); return the file names.
+
+    Every file is written atomically under a name built by :func:`bridge.outputs.safe_name`; the
+    plots a previous report in ``directory`` listed and this one does not are removed (they would
+    be stale), nothing else."""
     os.makedirs(directory, exist_ok=True)
+    previous = _listed_plots(directory)
     plots = plot(comparison, directory)
-    path = os.path.join(directory, "report.json")
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+    with atomic_file(inside(directory, "report.json"), "w", encoding="utf-8") as handle:
         json.dump(to_json(comparison, plots), handle, indent=2, default=float)
-    os.replace(path + ".tmp", path)
+    for name in previous - set(plots):
+        try:
+            os.unlink(inside(directory, name))
+        except (OSError, ValueError):
+            pass
     return ["report.json"] + plots
+
+
+def _listed_plots(directory: str | os.PathLike) -> set[str]:
+    """The plot files an earlier ``report.json`` in ``directory`` lists (bridge's own, plain names)."""
+    try:
+        with open(os.path.join(directory, "report.json"), encoding="utf-8") as handle:
+            listed = json.load(handle).get("plots", [])
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {name for name in listed if isinstance(name, str) and name == safe_name(*name[:-4].split("."), suffix=".png")
+            and name.endswith(".png")}
 
 
 def plot(comparison: Comparison, directory: str | os.PathLike) -> list[str]:
@@ -135,7 +155,7 @@ def plot(comparison: Comparison, directory: str | os.PathLike) -> list[str]:
             bottom.axvline(c.worst_time, color="r", lw=0.8, ls=":")
         cell = reference.signals[key].indices[0] if reference and key in reference.signals else 0
         top.set_title(f"{comparison.model.name}: {key[0]}.{key[1]} (cell {cell})")
-        names.append(_save(fig, directory, f"{key[0]}.{key[1]}.png"))
+        names.append(_save(fig, directory, safe_name(key[0], key[1], suffix=".png"), names))
     populations = list(dict.fromkeys(p for r in results.values() for p in r.spike_trains))
     for population in populations:
         fig, ax = plt.subplots(figsize=(9, 1.2 + 0.5 * len(results)))
@@ -149,14 +169,22 @@ def plot(comparison: Comparison, directory: str | os.PathLike) -> list[str]:
         ax.set_yticks(range(len(results)), list(results))
         ax.set_xlabel("time (ms)")
         ax.set_title(f"{comparison.model.name}: {population} spikes")
-        names.append(_save(fig, directory, f"{population}.spikes.png"))
+        names.append(_save(fig, directory, safe_name(population, "spikes", suffix=".png"), names))
     return names
 
 
-def _save(fig, directory: str | os.PathLike, name: str) -> str:
+def _save(fig, directory: str | os.PathLike, name: str, taken: list[str]) -> str:
+    """Save ``fig`` as ``name`` in ``directory`` (atomically; ``name-2.png`` ... if taken already)."""
     from ..plotting import plt
 
+    stem, count = name[: -len(".png")], 1
+    while name in taken:
+        count += 1
+        name = f"{stem}-{count}.png"
     fig.tight_layout()
-    fig.savefig(os.path.join(directory, name), dpi=100)
-    plt.close(fig)
+    try:
+        with atomic_file(inside(directory, name)) as handle:
+            fig.savefig(handle, format="png", dpi=100)
+    finally:
+        plt.close(fig)
     return name

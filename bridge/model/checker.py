@@ -9,6 +9,7 @@ from ..catalog.base import Parameter
 from ..catalog.declare import bounds_text, violated_bound
 from ..catalog.names import object_problem
 from ..errors import ModelError
+from ..limits import Budget
 from ..units import to_internal
 
 GRID_EPS = 1e-6
@@ -21,6 +22,8 @@ class Checker:
     def __init__(self, source: str):
         self.source = source
         self.seed = 0  # the model's seed (set by _simulation), for rules that draw at random
+        self.duration = 0.0  # the model's duration in ms (set by _simulation)
+        self.budget = Budget(source)  # the model's estimated cost, refused past the limits in force
 
     def fail(self, message: str, path: str, expected: str = "") -> ModelError:
         return ModelError(message, path, expected, self.source)
@@ -42,6 +45,23 @@ class Checker:
                 raise self.fail(problem, f"{path}.{name}", "a name of letters, digits and '_' starting with a letter "
                                 "(it becomes part of file names and generated code)")
         return section
+
+    def reference(self, value: Any, known: Iterable[str], path: str, what: str, expected: str = "") -> str:
+        """``value`` when it names one of ``known`` (a population, a projection, ...), else an error
+        saying it is an unknown ``what`` (also for a value that is no name at all, e.g. a list)."""
+        known = list(known)
+        if not isinstance(value, str) or value not in known:
+            raise self.fail(f"unknown {what} {value!r}", path, expected or ("one of " + ", ".join(known) if known
+                                                                            else f"a {what} name"))
+        return value
+
+    def sequence(self, value: Any, path: str, what: str) -> list[Any]:
+        """``value`` as a list (a single string stands for a list of one), else an error."""
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, list):
+            raise self.fail(f"{value!r} is not a list", path, what)
+        return value
 
     def keys(self, mapping: Mapping[str, Any], allowed: Iterable[str], path: str) -> None:
         allowed = sorted(allowed)

@@ -15,6 +15,7 @@ from .reactions import ReactionNetwork
 from ..timegrid import grid_times
 from ..catalog.base import NeuronType, StimulusType, SynapseType
 from ..catalog.stimuli import STIMULI
+from ..limits import Estimate
 
 
 def steps(time_ms: float, dt_ms: float) -> int:
@@ -155,6 +156,8 @@ class Model:
     network: "ReactionNetwork | None" = None
     #: the types the model file declares itself or includes (name -> type), not the built-in ones
     types: dict[str, NeuronType | SynapseType] = field(default_factory=dict)
+    #: the cost estimated while the model was read (:mod:`bridge.limits`)
+    estimate: Estimate = field(default_factory=Estimate)
 
     def size_of(self, name: str) -> int:
         """Number of cells (population) or trains (spike source) called ``name``."""

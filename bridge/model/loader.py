@@ -18,6 +18,8 @@ from ..catalog import STIMULI, names
 from ..catalog.base import NeuronType, SynapseType
 from ..documents import load_yaml, read_document
 from ..errors import ModelError
+from ..limits import (BYTES_PER_CELL, BYTES_PER_CONNECTION, BYTES_PER_DC_STEP, BYTES_PER_INPUT_SPIKE, BYTES_PER_SAMPLE,
+                      BYTES_PER_STEP_VALUE, BYTES_PER_THREAD, MAX_THREADS)
 from ..timegrid import grid_times
 from .checker import GRID_EPS, Checker
 from .description import (Model, Population, Projection, Recording, Simulation, Stimulus,
@@ -33,16 +35,42 @@ _TOP_LEVEL = {"name", "description", "simulation", "populations", "stimuli", "pr
 
 def load(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Model:
     """Load and validate a model file; ``overrides`` are ``"field.path=value"`` strings."""
-    source = os.fspath(path)
+    source = source_path(path)
     document = read_document(source)
     document = apply_overrides(document, overrides, source)
     return from_dict(document, source)
 
 
+def source_path(path: Any) -> str:
+    """``path`` (a model file name) as a string; anything else is a ModelError."""
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, (str, os.PathLike)):
+        raise ModelError(f"{type(path).__name__} {path!r:.60} is not a file name", "path",
+                         "the path of a YAML or JSON model file (a bridge.Model goes to simulate/compare itself)",
+                         "<call>")
+    return os.fspath(path)
+
+
+def override_list(overrides: Any, source: str = "<model>") -> list[str]:
+    """``overrides`` as a list of ``"path=value"`` strings; anything else (one string, a number) is a
+    ModelError rather than something iterated character by character."""
+    if overrides is None:
+        return []
+    if isinstance(overrides, (str, bytes)) or not isinstance(overrides, Iterable):
+        raise ModelError(f"{overrides!r:.80} is not a list of overrides", "--set",
+                         "a list of 'field.path=value' strings, e.g. ['simulation.seed=2']", source)
+    overrides = list(overrides)
+    for override in overrides:
+        if not isinstance(override, str):
+            raise ModelError(f"{override!r:.80} is not an override", "--set", "a 'field.path=value' string", source)
+    return overrides
+
+
 def apply_overrides(document: dict[str, Any], overrides: Iterable[str], source: str = "<model>") -> dict[str, Any]:
     """Return a copy of ``document`` with each ``"a.b.c=value"`` applied (value parsed as YAML)."""
     document = copy.deepcopy(document)
-    for override in overrides:
+    for override in override_list(overrides, source):
         if "=" not in override:
             raise ModelError(f"override {override!r} has no '='", "--set", "field.path=value", source)
         path, _, text = override.partition("=")
@@ -78,8 +106,10 @@ def _initial_states(states, parameters: Mapping[str, float], given: Mapping[str,
 
 def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
     """Validate a description given as a (YAML-shaped) dict and build the :class:`Model`."""
+    source = str(source)
     check = Checker(source)
     document = check.mapping(document, "", "a mapping with 'populations'")
+    _check_depth(document, check)
     check.keys(document, _TOP_LEVEL, "")
     if "populations" not in document and "network" not in document:
         raise check.fail("missing section 'populations'", "populations",
@@ -112,6 +142,9 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
                   for name, spec in check.named(document.get("recordings"), "recordings", "a mapping of recording names").items()}
     if not recordings:
         raise check.fail("nothing is recorded", "recordings", "at least one recording")
+    for field in ("name", "description"):
+        if document.get(field) is not None and not isinstance(document[field], str):
+            raise check.fail(f"{document[field]!r:.60} is not a text", field, f"a text ({field} of the model)")
     name = document.get("name") or os.path.splitext(os.path.basename(source))[0]
     return Model(
         name=str(name),
@@ -126,7 +159,26 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
         document=copy.deepcopy(dict(document)),
         network=network,
         types=declared,
+        estimate=check.budget.estimate,
     )
+
+
+#: how deeply a description may nest (a YAML file is limited by libyaml; a dict from Python is not)
+MAX_DEPTH = 100
+
+
+def _check_depth(document: Any, check: Checker) -> None:
+    """Refuse a description nested more than :data:`MAX_DEPTH` deep (copying it would recurse until
+    Python gives up), without recursing to find out."""
+    stack = [(document, 0, "")]
+    while stack:
+        node, depth, path = stack.pop()
+        if depth > MAX_DEPTH:
+            raise check.fail(f"nested more than {MAX_DEPTH} levels deep", path, "a model description (see README)")
+        if isinstance(node, dict):
+            stack.extend((value, depth + 1, path or str(key)) for key, value in node.items())
+        elif isinstance(node, (list, tuple)):
+            stack.extend((value, depth + 1, path) for value in node)
 
 
 def _simulation(spec: Mapping[str, Any], check: Checker) -> Simulation:
@@ -139,10 +191,16 @@ def _simulation(spec: Mapping[str, Any], check: Checker) -> Simulation:
         raise check.fail(f"{spec.get('dt')!r} is not positive", "simulation.dt", "a time step > 0 ms")
     if not duration > 0:
         raise check.fail(f"{spec['duration']!r} is not positive", "simulation.duration", "a duration > 0 ms")
+    check.budget.steps(duration / dt, "simulation.dt", f"a duration of {duration:g} ms at dt = {dt:g} ms")
     check.on_grid(duration, dt, "simulation.duration")
     seed = check.integer(spec.get("seed", 0), "simulation.seed")
     threads = check.integer(spec.get("threads", 1), "simulation.threads", minimum=1)
+    if threads > MAX_THREADS:
+        raise check.fail(f"{threads} threads are more than bridge allows", "simulation.threads",
+                         f"an integer from 1 to {MAX_THREADS} (NEST allocates about 1 MiB per thread)")
+    check.budget.add("threads", threads, BYTES_PER_THREAD, "simulation.threads", f"{threads} threads")
     check.seed = seed
+    check.duration = duration
     return Simulation(duration=duration, dt=dt, seed=seed, threads=threads)
 
 
@@ -163,6 +221,7 @@ def _population(name: str, spec: Mapping[str, Any], kinds: Mapping[str, ModelTyp
     type_name = spec.get("type")
     neuron = _kind(kinds, NeuronType, type_name, f"{path}.type", check)
     size = check.integer(spec.get("size", 1), f"{path}.size", minimum=1)
+    check.budget.add("cells", size, BYTES_PER_CELL, f"{path}.size", f"{size} cells")
     parameters = check.parameters(neuron.parameters, check.mapping(spec.get("parameters"), f"{path}.parameters"),
                                   f"{path}.parameters")
     check.constraints(neuron, parameters, f"{path}.parameters")
@@ -177,9 +236,7 @@ def _population(name: str, spec: Mapping[str, Any], kinds: Mapping[str, ModelTyp
 def _stimulus(name: str, spec: Mapping[str, Any], populations: Mapping[str, Population],
               simulation: Simulation, check: Checker) -> Stimulus:
     path = f"stimuli.{name}"
-    type_name = spec.get("type")
-    if type_name not in STIMULI:
-        raise check.fail(f"unknown stimulus type {type_name!r}", f"{path}.type", "one of " + ", ".join(STIMULI))
+    type_name = check.reference(spec.get("type"), STIMULI, f"{path}.type", "stimulus type")
     kind = STIMULI[type_name]
     structural = {"type", "target", "indices"} if not kind.spike_source else {"type", "size", "seed", "times"}
     params_given = {k: v for k, v in spec.items() if k not in structural}
@@ -190,19 +247,25 @@ def _stimulus(name: str, spec: Mapping[str, Any], populations: Mapping[str, Popu
         if key in parameters:
             check.on_grid(parameters[key], dt, f"{path}.{key}")
     if not kind.spike_source:
-        target = spec.get("target")
-        if target not in populations:
-            raise check.fail(f"unknown target {target!r}", f"{path}.target", "one of " + ", ".join(populations))
+        target = check.reference(spec.get("target"), populations, f"{path}.target", "target")
+        steps_ = check.budget.estimate.steps
+        check.budget.add("dc values", steps_, BYTES_PER_DC_STEP, path, f"its amplitude at each of {steps_:.3g} steps")
         stimulus.target = target
         stimulus.indices = _indices(spec.get("indices"), populations[target].size, f"{path}.indices", check)
         return stimulus
     if type_name == "spike_times":
         stimulus.trains = _explicit_trains(spec.get("times"), dt, f"{path}.times", check)
+        count = sum(len(train) for train in stimulus.trains)
+        check.budget.add("input_spikes", count, BYTES_PER_INPUT_SPIKE, f"{path}.times", f"{count} input spikes")
     else:
         size = check.integer(spec.get("size", 1), f"{path}.size", minimum=1)
         seed = check.integer(spec.get("seed", simulation.seed), f"{path}.seed")
-        stimulus.trains = poisson_trains(name, size, parameters["rate"], parameters["start"],
-                                         min(parameters["stop"], simulation.duration), dt, seed)
+        stop = min(parameters["stop"], simulation.duration)
+        expected = size * parameters["rate"] / 1000.0 * max(0.0, stop - parameters["start"])
+        check.budget.add("input_spikes", expected, BYTES_PER_INPUT_SPIKE, f"{path}.rate",
+                         f"{size} train{'s' if size != 1 else ''} at {parameters['rate']:g} Hz for {max(0.0, stop - parameters['start']):g} ms "
+                         f"draw about {expected:.3g} input spikes")
+        stimulus.trains = poisson_trains(name, size, parameters["rate"], parameters["start"], stop, dt, seed)
     stimulus.size = len(stimulus.trains)
     return stimulus
 
@@ -213,13 +276,26 @@ def _explicit_trains(times: Any, dt: float, path: str, check: Checker) -> list[n
     trains = times if isinstance(times[0], list) else [times]
     result = []
     for i, train in enumerate(trains):
-        values = np.array([check.quantity(t, "ms", f"{path}[{i}]") if isinstance(t, str) else float(t)
-                           for t in train], dtype=float)
+        if not isinstance(train, list):
+            raise check.fail(f"{train!r} is not a list of spike times", f"{path}[{i}]",
+                             "a list of times in ms (every train a list, when several are given)")
+        values = np.array([_spike_time(t, f"{path}[{i}][{j}]", check) for j, t in enumerate(train)], dtype=float)
         if np.any(values <= 0) or np.any(np.diff(values) < 0):
             raise check.fail("spike times must be positive and sorted", f"{path}[{i}]",
                              "increasing times > 0 ms (plain numbers are ms)")
         result.append(round_up_to_grid(values, dt))
     return result
+
+
+def _spike_time(value: Any, path: str, check: Checker) -> float:
+    """One spike time in ms: a quantity (``"10 ms"``) or a plain finite number of ms."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise check.fail(f"{value!r} is not finite", path, "a finite time in ms")
+        return float(value)
+    if isinstance(value, str):
+        return check.quantity(value, "ms", path)
+    raise check.fail(f"{value!r} is not a spike time", path, "a time in ms (a number or a quantity such as '10 ms')")
 
 
 def round_up_to_grid(times_ms: np.ndarray, dt: float) -> np.ndarray:
@@ -261,12 +337,9 @@ def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Po
     check.keys(spec, {"source", "target", "rule", "pairs", "p", "synapse", "weight", "delay", "receptor"}, path)
     sources = {**{k: p.size for k, p in populations.items()},
                **{k: s.size for k, s in stimuli.items() if s.stimulus_type.spike_source}}
-    source, target = spec.get("source"), spec.get("target")
-    if source not in sources:
-        raise check.fail(f"unknown source {source!r}", f"{path}.source",
-                         "a population or spike source: " + ", ".join(sources))
-    if target not in populations:
-        raise check.fail(f"unknown target {target!r}", f"{path}.target", "one of " + ", ".join(populations))
+    source = check.reference(spec.get("source"), sources, f"{path}.source", "source",
+                             "a population or spike source: " + ", ".join(sources))
+    target = check.reference(spec.get("target"), populations, f"{path}.target", "target")
     target_pop = populations[target]
     target_type = target_pop.neuron_type
     rule = spec.get("rule", "all_to_all")
@@ -276,10 +349,18 @@ def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Po
         p = check.quantity(spec["p"], "1", f"{path}.p")
         if not 0 < p <= 1:
             raise check.fail(f"{spec['p']!r} is outside (0, 1]", f"{path}.p", "a connection probability in (0, 1]")
+        count = p * sources[source] * target_pop.size
+        check.budget.add("connections", count, BYTES_PER_CONNECTION, f"{path}.p",
+                         f"p = {p:g} of {sources[source]} x {target_pop.size} makes about {count:.3g} connections")
         pairs = fixed_probability_pairs(name, sources[source], target_pop.size, p, getattr(check, "seed", 0))
     else:
         if "p" in spec:
             raise check.fail(f"'p' given with rule {rule!r}", f"{path}.p", "'p' only with rule fixed_probability")
+        count = {"one_to_one": sources[source], "all_to_all": sources[source] * target_pop.size,
+                 "list": len(spec["pairs"]) if isinstance(spec.get("pairs"), list) else 0}.get(rule, 0) \
+            if isinstance(rule, str) else 0
+        check.budget.add("connections", count, BYTES_PER_CONNECTION, f"{path}.rule",
+                         f"{rule} from {sources[source]} onto {target_pop.size} cells makes {count:.3g} connections")
         pairs = _pairs(rule, spec.get("pairs"), sources[source], target_pop.size, path, check)
 
     synapse_spec = dict(check.mapping(spec.get("synapse", {"type": "static"}), f"{path}.synapse"))
@@ -342,7 +423,7 @@ def _receptor(spec: Mapping[str, Any], weight: float, target: NeuronType, path: 
     weight >= 0 and ``inhibitory`` for a negative one (NEST's convention)."""
     ports = ", ".join(target.receptors)
     if "receptor" in spec:
-        if spec["receptor"] not in target.receptors:
+        if not isinstance(spec["receptor"], str) or spec["receptor"] not in target.receptors:
             raise check.fail(f"{target.name} has no receptor {spec['receptor']!r}", f"{path}.receptor", f"one of {ports}")
         return str(spec["receptor"])
     port = "excitatory" if weight >= 0 else "inhibitory"
@@ -408,7 +489,8 @@ def _any_recording(name: str, spec: Mapping[str, Any], populations: Mapping[str,
         return _recording(name, spec, populations, projections, dt, check)
     if spec.get("population") == network.name:
         return network_recording(name, spec, network, dt, check)
-    if "projection" not in spec and spec.get("population") not in populations:
+    if "projection" not in spec and (not isinstance(spec.get("population"), str)
+                                     or spec.get("population") not in populations):
         raise check.fail(f"unknown population {spec.get('population')!r}", f"recordings.{name}.population",
                          "one of " + ", ".join([*populations, network.name]) + " (the network)")
     return _recording(name, spec, populations, projections, dt, check)
@@ -418,14 +500,10 @@ def _recording(name: str, spec: Mapping[str, Any], populations: Mapping[str, Pop
                projections: Mapping[str, Projection], dt: float, check: Checker) -> Recording:
     path = f"recordings.{name}"
     check.keys(spec, {"population", "projection", "variables", "spikes", "indices", "interval"}, path)
-    variables = spec.get("variables", [])
-    if isinstance(variables, str):
-        variables = [variables]
+    variables = check.sequence(spec.get("variables", []), f"{path}.variables", "a list of state variable names")
     projection = spec.get("projection")
     if projection is not None:
-        if projection not in projections:
-            raise check.fail(f"unknown projection {projection!r}", f"{path}.projection",
-                             "one of " + ", ".join(projections) if projections else "a projection name")
+        projection = check.reference(projection, projections, f"{path}.projection", "projection")
         kind = projections[projection].synapse.synapse_type
         if not kind.continuous:
             raise check.fail(f"{kind.name} synapses have no continuous state to sample", f"{path}.projection",
@@ -434,17 +512,14 @@ def _recording(name: str, spec: Mapping[str, Any], populations: Mapping[str, Pop
         population = projections[projection].target
         spikes = False
     else:
-        population = spec.get("population")
-        if population not in populations:
-            raise check.fail(f"unknown population {population!r}", f"{path}.population",
-                             "one of " + ", ".join(populations))
+        population = check.reference(spec.get("population"), populations, f"{path}.population", "population")
         neuron = populations[population].neuron_type
         known, owner_type, size = [s.name for s in neuron.states], neuron.name, populations[population].size
         spikes = bool(spec.get("spikes", False))
         if spikes and neuron.threshold is None:
             raise check.fail(f"{neuron.name} cells never spike", f"{path}.spikes", "a spiking neuron type")
     for i, variable in enumerate(variables):
-        if variable not in known:
+        if not isinstance(variable, str) or variable not in known:
             raise check.fail(f"{owner_type} has no state variable {variable!r}", f"{path}.variables[{i}]",
                              "one of " + ", ".join(known))
     if not variables and not spikes:
@@ -454,6 +529,10 @@ def _recording(name: str, spec: Mapping[str, Any], populations: Mapping[str, Pop
         raise check.fail(f"interval {interval:g} ms is below the time step", f"{path}.interval", f">= dt = {dt:g} ms")
     check.on_grid(interval, dt, f"{path}.interval")
     indices = _indices(spec.get("indices"), size, f"{path}.indices", check)
+    values = math.floor(check.duration / interval + GRID_EPS) * len(indices) * len(variables)
+    each = max(BYTES_PER_SAMPLE, BYTES_PER_STEP_VALUE * round(interval / dt))  # NEURON: every step meanwhile
+    check.budget.add("samples", values, each, f"{path}.interval",
+                     f"{len(variables)} variables of {len(indices)} cells every {interval:g} ms make {values:.3g} samples")
     return Recording(name=name, population=population, variables=list(variables), spikes=spikes,
                      indices=indices, interval=interval, projection=projection)
 

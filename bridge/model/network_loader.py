@@ -48,6 +48,7 @@ from ..catalog.names import object_problem
 from .checker import Checker
 from .description import Recording
 from ..errors import ModelError
+from ..limits import BYTES_PER_PULSE, BYTES_PER_SAMPLE
 from .reactions import NM_UM3_TO_PARTICLES, Injection, Protocol, Reaction, ReactionNetwork, Readout
 from ..units import QuantityError, parse
 
@@ -244,7 +245,7 @@ def _injection(name: str, spec: Mapping[str, Any], species: Mapping[str, float],
     path = f"network.injections.{name}"
     check.keys(spec, _INJECTION_KEYS, path)
     target = spec.get("species")
-    if target not in species:
+    if not isinstance(target, str) or target not in species:
         raise check.fail(f"unknown species {target!r}", f"{path}.species", "a species declared in network.species")
     for key in ("onset", "duration", "rate"):
         if key not in spec:
@@ -263,6 +264,7 @@ def _injection(name: str, spec: Mapping[str, Any], species: Mapping[str, float],
     for key, value in (("onset", onset), ("duration", duration), ("period", period),
                        ("train_interval", train_interval)):
         check.on_grid(value, dt, f"{path}.{key}")
+    check.budget.add("pulses", trains * count, BYTES_PER_PULSE, f"{path}.count", f"{trains} x {count} pulses")
     return [Injection(target, onset + t * train_interval + k * period, duration, rate)
             for t in range(trains) for k in range(count)]
 
@@ -301,6 +303,9 @@ def _protocol(spec: Mapping[str, Any], species: Mapping[str, float], volume: flo
                          "a pulse duration > 0 ms")
     pulses = check.integer(spec.get("pulses", 1), f"{path}.pulses", minimum=1)
     trains = check.integer(spec.get("trains", 1), f"{path}.trains", minimum=1)
+    fluxes_given = spec["fluxes"] if isinstance(spec["fluxes"], dict) else {}
+    check.budget.add("pulses", trains * pulses * max(1, len(fluxes_given)), BYTES_PER_PULSE, f"{path}.pulses",
+                     f"{trains} trains of {pulses} pulses of {max(1, len(fluxes_given))} species")
     period = _pulse_period(spec, pulses, duration, check, path)
     span = (pulses - 1) * period + duration
     train_interval = _train_interval(spec, trains, span, check, path)
@@ -366,7 +371,7 @@ def _species_list(value: Any, species: Mapping[str, float], check: Checker, path
     if not isinstance(value, list) or not value:
         raise check.fail(f"{value!r} is not a list of species", path, "a non-empty list of species names")
     for i, name in enumerate(value):
-        if name not in species:
+        if not isinstance(name, str) or name not in species:
             raise check.fail(f"unknown species {name!r}", f"{path}[{i}]", "a species declared in network.species")
     return tuple(value)
 
@@ -432,7 +437,7 @@ def network_recording(name: str, spec: Mapping[str, Any], network: ReactionNetwo
                          "a list of species and read-out names of the network")
     known = set(network.species) | set(network.readouts)
     for i, variable in enumerate(variables):
-        if variable not in known:
+        if not isinstance(variable, str) or variable not in known:
             raise check.fail(f"network {network.name!r} has no species or read-out {variable!r}",
                              f"{path}.variables[{i}]", "a species or read-out name")
     if spec.get("indices") not in (None, "all", [0]):
@@ -455,6 +460,10 @@ def network_recording(name: str, spec: Mapping[str, Any], network: ReactionNetwo
     if first * interval > (stop if stop is not None else math.inf) * (1 + 1e-12):
         raise check.fail(f"no multiple of the interval ({interval:g} ms) in [{start:g}, {stop:g}] ms",
                          f"{path}.stop", "a window holding at least one sample time (a multiple of the interval)")
+    end = check.duration if stop is None else min(stop, check.duration)
+    values = max(0, math.floor(end / interval + 1e-9) - first + 1) * len(variables)
+    check.budget.add("samples", values, BYTES_PER_SAMPLE, f"{path}.interval",
+                     f"{len(variables)} variables every {interval:g} ms make {values:.3g} samples")
     return Recording(name=name, population=network.name, variables=list(variables), spikes=False, indices=[0],
                      interval=interval, start=start, stop=stop)
 

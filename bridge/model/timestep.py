@@ -9,6 +9,9 @@ that names the field and says the time step came from the override, not from the
 from __future__ import annotations
 
 import json
+import math
+import numbers
+from typing import Any
 
 from ..errors import ModelError
 from .description import Model
@@ -17,10 +20,22 @@ from .description import Model
 _SAME = 1e-9
 
 
+def check_dt(dt: Any, field: str = "dt", source: str = "<call>") -> float | None:
+    """``dt`` (ms) as a float, or None; anything but a finite number > 0 is a ModelError (a text
+    such as ``"0.25"`` too: it used to run at the model's own step)."""
+    if dt is None:
+        return None
+    if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not (math.isfinite(dt) and dt > 0):
+        raise ModelError(f"{dt!r} is not a time step", field, "a finite number of ms > 0, e.g. 0.025", source)
+    return float(dt)
+
+
 def with_dt(model: Model, dt: float, origin: str = "the dt override (dt=... or --dt)") -> Model:
     """``model`` rebuilt with time step ``dt`` (ms); ``origin`` names where ``dt`` came from in errors
     (e.g. ``"--dt"``)."""
     from .loader import from_dict
+
+    dt = check_dt(dt)
 
     old = model.simulation.dt
     document = json.loads(json.dumps(model.document, default=str))
@@ -35,8 +50,8 @@ def with_dt(model: Model, dt: float, origin: str = "the dt override (dt=... or -
             if name in every_step and isinstance(spec, dict) and "interval" in spec:
                 del spec["interval"]  # it sampled every step: it still does
                 continue
-            raise ModelError(f"{exc.message} at dt = {dt:g} ms (set by {origin}; the model's dt is {old:g} ms)",
-                             exc.path, exc.expected, exc.source) from None
+            raise type(exc)(f"{exc.message} at dt = {dt:g} ms (set by {origin}; the model's dt is {old:g} ms)",
+                            exc.path, exc.expected, exc.source) from None
 
 
 def _recording_interval(path: str) -> str | None:

@@ -51,7 +51,7 @@ def _include(document: Mapping[str, Any], source: str, stack: list[str], done: s
         if identity in done:
             continue
         if not os.path.isfile(path):
-            raise ModelError(f"{name!r} does not exist", f"include[{i}]",
+            raise ModelError(f"{name!r} {'is not a file' if os.path.exists(path) else 'does not exist'}", f"include[{i}]",
                              f"a type file, relative to {os.path.basename(source) if os.path.exists(source) else 'the current directory'}",
                              source)
         included = read_document(path, "a YAML mapping with 'types'")

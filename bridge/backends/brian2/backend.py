@@ -7,8 +7,10 @@ from ...model import Model
 from ...errors import UnsupportedError
 from ...result import Result
 from ..base import Backend
+from ..options import Option
 from ...cache import cache_dir, content_hash
-from .device import TARGETS, configure
+from .device import METHODS, TARGETS, configure, run as run_reported
+from ...progress import reporter
 from .network import Brian2Network
 
 
@@ -17,6 +19,11 @@ class Brian2Backend(Backend):
     by the model (see :mod:`bridge.backends.brian2`)."""
 
     name = "brian2"
+    options = {
+        "target": Option(str, "Brian2's code-generation target", choices=TARGETS, nullable=False),
+        "method": Option(str, "Brian2 integration method for every group (null: exact for linear types, else rk4)",
+                         choices=METHODS),
+    }
 
     #: code-generation target: numpy, cython or cpp_standalone
     target: str = "cython"
@@ -40,11 +47,6 @@ class Brian2Backend(Backend):
         if self.target not in TARGETS:
             raise UnsupportedError(self.name, f"target {self.target!r} (known: {', '.join(TARGETS)})")
         if self.method is not None:
-            from brian2 import StateUpdateMethod
-
-            if self.method not in StateUpdateMethod.stateupdaters:
-                known = ", ".join(sorted(StateUpdateMethod.stateupdaters))
-                raise UnsupportedError(self.name, f"integration method {self.method!r} (known: {known})")
             located = sorted({p.type for p in model.populations.values()
                               if p.neuron_type.threshold_detection == "located" and p.neuron_type.threshold})
             if located:
@@ -69,19 +71,25 @@ class Brian2Backend(Backend):
             result.metadata.update(backend_version=self.version())
             return result
         started = time.perf_counter()
+        report = reporter()
+        report.phase("building the network")
         configure(b2, self.target, model)
         build = Brian2Network(b2, model, self.method, release_model_arrays=self.release_model_arrays)
         if self.target == "cpp_standalone":
             built = time.perf_counter()
+            report.phase("generating code")
             _run_standalone(b2, build, model, self.method)
             finished = time.perf_counter()
             simulate_s = float(getattr(b2.device, "_last_run_time", None) or finished - built)
             setup_s = finished - started - simulate_s
         else:
-            build.network.run(0 * b2.ms, namespace={})  # code generation and compilation
+            report.phase("generating code")  # and compilation ("compiling": .cython_cache)
+            build.network.run(0 * b2.ms, namespace={})
             built = time.perf_counter()
-            build.network.run(build.run_time, namespace={})
+            report.phase("integrating", model.simulation.duration)
+            run_reported(b2, build.network, build.run_time, {}, total_ms=model.simulation.duration)
             setup_s, simulate_s = built - started, time.perf_counter() - built
+        report.phase("collecting results")
         result = build.result()
         result.metadata.update(setup_s=setup_s, simulate_s=simulate_s, backend_version=self.version(),
                                target=self.target, methods=build.methods)
@@ -98,6 +106,7 @@ def _run_standalone(b2, build: Brian2Network, model: Model, method: str | None) 
     directory = cache_dir("brian2") / "standalone" / key
     directory.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(directory) + ".lock"):
+        reporter().phase("compiling and integrating (C++ standalone: no progress until it ends)")
         b2.device.build(directory=str(directory), compile=True, run=True, with_output=False)
         build.collect()
 

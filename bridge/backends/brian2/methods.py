@@ -3,9 +3,9 @@ otherwise; ``located`` threshold types get bridge's own Runge–Kutta in sub-ste
 (:func:`.codegen.located_state_update`)."""
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from ... import cache_entries
 from ...cache import cache_dir, content_hash
 
 LINEAR_METHOD = "exact"
@@ -20,7 +20,8 @@ class CachedMethod:
     Brian2's ``exact`` method solves the linear system symbolically with SymPy, which takes
     seconds per group on every run; the abstract code it returns depends only on the equations and
     on which identifiers are constants, so it is stored under ``cache_dir("brian2")/stateupdaters``
-    keyed by their hash (written atomically: temporary file, then rename).
+    keyed by their hash (written atomically with its checksum, verified on every read: an emptied
+    or edited file is discarded and solved again, see :mod:`bridge.cache_entries`).
     """
 
     def __init__(self, name: str):
@@ -40,14 +41,14 @@ class CachedMethod:
                  method_options: dict[str, Any] | None = None) -> str:
         from brian2 import StateUpdateMethod
 
-        path = cache_dir("brian2") / "stateupdaters" / f"{self.name}-{self.key(equations, variables)}.txt"
-        if path.exists():
-            return path.read_text(encoding="utf-8")
+        directory = cache_dir("brian2") / "stateupdaters"
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{self.name}-{self.key(equations, variables)}.txt"
+        stored = cache_entries.load(path, "solving the equations again")
+        if stored is not None:
+            return stored.decode("utf-8")
         code = StateUpdateMethod.stateupdaters[self.name](equations, variables, method_options)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(code, encoding="utf-8")
-        os.replace(temporary, path)
+        cache_entries.store(path, code.encode("utf-8"))
         return code
 
 

@@ -42,7 +42,8 @@ from ...model import Model
 from ...errors import UnsupportedError
 from ...model.reactions import ReactionNetwork
 from ...result import Result
-from .device import configure
+from .device import configure, run as run_reported
+from ...progress import reporter
 from ..network_codegen import balances, identifiers, injected_species, net_flux, rate_parameters
 from ..network_sampling import extremes, finish, sample_plan
 
@@ -150,6 +151,7 @@ def trajectory_instability(network: ReactionNetwork, duration: float, dt: float,
     from ..reference.reactions import NetworkSolverOptions, integrate  # the shared yardstick, loosely
 
     times = check_times(network, duration)
+    reporter().phase("checking stability (a loose reference run)")
     states, _ = integrate(network, duration, times, NetworkSolverOptions("BDF", TRAJECTORY_RTOL, TRAJECTORY_ATOL))
     for t, c in zip(times, states):
         problem = instability(network, c, dt, method, f"at t = {t:g} ms (reference trajectory)")
@@ -210,6 +212,7 @@ def run(model: Model, method: str | None, target: str) -> Result:
     assert network is not None
     method = method or DEFAULT_METHOD
     started = time.perf_counter()
+    reporter().phase("generating code")
     configure(b2, target, model)
     dt = model.simulation.dt
     text, namespace, ids = equations(network)
@@ -225,6 +228,7 @@ def run(model: Model, method: str | None, target: str) -> Result:
     net = b2.Network(group, every_step, check_monitor)
     net.run(0 * b2.ms, namespace=namespace)  # code generation and compilation
     built = time.perf_counter()
+    reporter().phase("integrating", duration)
     end = model.simulation.duration + dt
     edges = [0.0] + list(network.breakpoints(model.simulation.duration)) + [end]
     injected = injected_species(network)
@@ -234,7 +238,7 @@ def run(model: Model, method: str | None, target: str) -> Result:
             setattr(group, f"inj_{ids[name]}", float(rates[network.index[name]]))
         steps = int(round((t1 - t0) / dt))
         if steps:
-            net.run(steps * dt * b2.ms, namespace=namespace)
+            run_reported(b2, net, steps * dt * b2.ms, namespace, offset_ms=t0, total_ms=duration)
     simulate_s = time.perf_counter() - built
     checked_t = np.asarray(check_monitor.t / b2.ms)
     check_states = np.column_stack([np.asarray(getattr(check_monitor, ids[n]))[0] for n in network.names])

@@ -5,6 +5,7 @@ import time
 
 from ...errors import UnsupportedError
 from ...model import Model
+from ...progress import reporter
 from ...result import Result
 from ..base import Backend, ModelType
 from .mapping import NO_NATIVE_MODEL, TUM_MODEL, TUM_TARGETS, import_nest, is_tum_projection, native, quirks
@@ -45,10 +46,12 @@ class NestBackend(Backend):
     def run(self, model: Model) -> Result:
         nest = import_nest()
         started = time.perf_counter()
+        reporter().phase("building the network")
         network = NestNetwork(nest, model, release_model_arrays=self.release_model_arrays)
         built = time.perf_counter()
         network.simulate()
         simulated = time.perf_counter()
+        reporter().phase("collecting results")
         result = network.result()
         result.metadata.update(setup_s=built - started, simulate_s=simulated - built,
                                backend_version=str(nest.__version__), dt_ms=model.simulation.dt,

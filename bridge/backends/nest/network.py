@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ...model import Model, Population, Projection, Recording, Stimulus, steps
+from ...progress import reporter
 from ...result import Result, Signal, split_spikes
 from ...timegrid import grid_times, to_grid
 from .mapping import (CONNECT_CHUNK, TUM_MODEL, TUM_RECEPTOR, dc_edges, is_tum_projection, native, nest_parameters,
@@ -151,8 +152,20 @@ class NestNetwork:
             self.spike_recorders[recording.population] = recorder
 
     def simulate(self) -> None:
-        """Run to ``duration + dt``: NEST hands over the sample of the last step one step late."""
-        self.nest.Simulate(self.model.simulation.duration + self.dt)
+        """Run to ``duration + dt``: NEST hands over the sample of the last step one step late.  While
+        progress is displayed, in pieces (``nest.Run`` inside one ``RunManager``, the same steps
+        as one ``Simulate``) after each of which the simulated time is reported."""
+        report = reporter()
+        report.phase("integrating", self.model.simulation.duration)
+        end = self.model.simulation.duration + self.dt
+        if not report.live:
+            self.nest.Simulate(end)
+            return
+        with self.nest.RunManager():
+            previous = 0
+            for done, _ in report.stops(end, self.dt):
+                self.nest.Run((done - previous) * self.dt)
+                previous = done
 
     def result(self) -> Result:
         result = Result(model=self.model.name, backend="nest")

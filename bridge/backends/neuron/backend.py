@@ -5,8 +5,10 @@ import time
 
 from ...errors import UnsupportedError
 from ...model import Model
+from ...progress import reporter
 from ...result import Result
 from ..base import Backend, ModelType
+from ..options import TOLERANCE, Option
 from .network import SECTION_MODELS, CellOptions, MechanismPlan, NeuronSimulation, is_section
 from .nmodl import MOD_DIR
 
@@ -16,6 +18,17 @@ class NeuronBackend(Backend):
     declared) and compiled once; combinations NEURON cannot run are refused in :meth:`check`."""
 
     name = "neuron"
+    options = {
+        "cvode": Option(bool, "integrate with CVODE (null: on for reaction networks, off for cells)"),
+        "secondorder": Option(int, "NEURON's secondorder for passive sections: 0 backward Euler, 2 Crank–Nicolson",
+                              choices=(0, 1, 2), nullable=False),
+        "n_sub": Option(int, "Runge–Kutta sub-steps per dt of point neurons (null: see substeps)", minimum=1,
+                        maximum=1000),
+        "located_dv": Option(float, "largest membrane change per Runge–Kutta piece of a located threshold, mV "
+                             "(null: 0.5 mV)", positive=True, maximum=100.0),
+        "cvode_atol": Option(doc="CVODE's absolute tolerance (cells: mV; reaction networks: nM)", **TOLERANCE),
+        "cvode_rtol": Option(doc="CVODE's relative tolerance", **TOLERANCE),
+    }
 
     #: None: the default of the model kind (fixed step for cells, CVODE for reaction networks)
     cvode: bool | None = None
@@ -63,16 +76,19 @@ class NeuronBackend(Backend):
         if model.network is not None:
             return self._run_network(model)
         started = time.perf_counter()
+        reporter().phase("generating code")
         plan = MechanismPlan.for_model(model, bool(self.cvode))
         sources = [MOD_DIR / f"{m.name}.mod" if m.committed else build.generated_source("nrnmod", m.name, m.text)
                    for m in plan.all()]
-        built = build.load_mechanisms(sources)  # only what the model uses
+        built = build.load_mechanisms(sources)  # only what the model uses (compiling phase: build.build)
+        reporter().phase("building the network")
         simulation = NeuronSimulation(model, CellOptions(
             bool(self.cvode), int(self.secondorder), self.n_sub, self.cvode_atol, self.cvode_rtol, self.located_dv), plan)
         simulation._initialise()  # finitialize, weights, scheduled inputs: setup, not simulation
         ready = time.perf_counter()
         simulation.advance()
         stepped = time.perf_counter()
+        reporter().phase("collecting results")
         result = simulation.collect()  # result handling: not simulation (the native scripts time psolve only)
         result.metadata.update(setup_s=ready - started, simulate_s=stepped - ready,
                                collect_s=time.perf_counter() - stepped, compile_s=built.seconds,
@@ -85,6 +101,7 @@ class NeuronBackend(Backend):
         from . import reactions
 
         started = time.perf_counter()
+        reporter().phase("generating code")
         simulation = reactions.NetworkSimulation(
             model, cvode=self.cvode is not False,
             rtol=reactions.RTOL if self.cvode_rtol is None else float(self.cvode_rtol),

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ...cache import cache_dir, content_hash
+from ...progress import notice, reporter
 
 MANIFEST = "manifest.json"
 #: single-mechanism libraries loaded in this process (:func:`load_mechanisms`)
@@ -151,7 +153,7 @@ def _compile_into(workdir: Path, sources: list[Path]) -> None:
 
 def _discard(entry: Path) -> None:
     """Move a corrupted entry aside atomically, then delete it."""
-    aside = entry.with_name(f"{entry.name}.broken-{os.getpid()}-{time.monotonic_ns()}")
+    aside = entry.with_name(f"{entry.name}.broken-{_owner()}-{time.monotonic_ns()}")
     try:
         os.rename(entry, aside)
     except FileNotFoundError:  # another process already moved it
@@ -160,14 +162,35 @@ def _discard(entry: Path) -> None:
 
 
 def _remove_leftovers(root: Path, age_s: float = 3600.0) -> None:
-    """Delete temporary/broken directories of builds killed more than ``age_s`` seconds ago."""
+    """Delete temporary/broken directories of builds killed more than ``age_s`` seconds ago, and at
+    once those of builds whose process (its id is in the name) no longer exists."""
     now = time.time()
     for path in list(root.glob("*.tmp-*")) + list(root.glob("*.broken-*")):
         try:
-            if now - path.stat().st_mtime > age_s:
+            if now - path.stat().st_mtime > age_s or not _process_alive(path.name):
                 shutil.rmtree(path, ignore_errors=True)
         except FileNotFoundError:
             pass
+
+
+def _owner() -> str:
+    """``host@pid`` of this process, part of the names of its temporary build directories."""
+    return f"{re.sub(r'[^A-Za-z0-9_.]', '_', socket.gethostname())}@{os.getpid()}"
+
+
+def _process_alive(name: str) -> bool:
+    """Whether the process that named a temporary directory ``name`` (see :func:`_owner`) still runs;
+    True when it ran on another host or the name holds no owner."""
+    match = re.search(r"\.(?:tmp|broken)-(.+)@(\d+)-", name)
+    if match is None or match.group(1) != _owner().rpartition("@")[0]:
+        return True
+    try:
+        os.kill(int(match.group(2)), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def build(directory: Path, sources: list[Path] | None = None) -> Build:
@@ -180,10 +203,13 @@ def build(directory: Path, sources: list[Path] | None = None) -> Build:
     entry = cache_dir("nrnmech") / cache_key(sources)
     _remove_leftovers(entry.parent)
     if entry.exists():
-        if entry_problem(entry) is None:
+        problem = entry_problem(entry)
+        if problem is None:
             return Build(_library_of(entry), False, time.perf_counter() - started)
+        notice(f"notice: damaged NEURON library cache entry {entry} ({problem}): discarded, compiling it again")
         _discard(entry)
-    workdir = Path(tempfile.mkdtemp(prefix=f"{entry.name}.tmp-", dir=entry.parent))
+    reporter().phase("compiling")
+    workdir = Path(tempfile.mkdtemp(prefix=f"{entry.name}.tmp-{_owner()}-", dir=entry.parent))
     try:
         _compile_into(workdir, sources)
         try:

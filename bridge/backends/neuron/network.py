@@ -13,6 +13,7 @@ import numpy as np
 from ...catalog.base import NeuronType
 from ...model import Model, Population, Projection, Recording
 from ...errors import UnsupportedError
+from ...progress import reporter
 from ...result import Result, Signal, split_spikes
 from ...timegrid import to_grid
 from .nmodl import (DC_PORT, Mechanism, SynapseTable, continuous_synapse, is_point_neuron, model_table,
@@ -401,6 +402,8 @@ class NeuronSimulation:
     def _record_signals(self) -> dict[tuple[str, str], list[Any]]:
         samples = {}
         for r in self.model.recordings.values():
+            if not r.variables:  # spikes only: no sample times (at the default interval dt, a long run has
+                continue         # more than NEURON's Vector takes from NumPy: it crashed with SIGSEGV)
             times = self.h.Vector(self.model.sample_times(r))
             self.keep.append(times)
             for variable in r.variables:
@@ -477,11 +480,15 @@ class NeuronSimulation:
         self.keep.append(nc)
 
     def advance(self) -> None:
-        """Run the simulation to its end (initialising first if needed)."""
+        """Run the simulation to its end (initialising first if needed).  While progress is displayed
+        the fixed step runs in pieces (:meth:`~bridge.progress.Reporter.stops`, each ending half a
+        step past a grid point, where psolve stops on that point: the same steps as one call)."""
         h = self.h
         if not self.initialised:
             self._initialise()
-        if self.options.cvode:
+        report = reporter()
+        report.phase("integrating", self.model.simulation.duration)
+        if self.options.cvode:  # one call: CVODE stopping at each piece would change its steps
             h.continuerun(self.model.simulation.duration)
         else:
             # the fixed-step loop in C (ParallelContext.psolve): a Python loop of fadvance() calls cost
@@ -489,10 +496,15 @@ class NeuronSimulation:
             # psolve refuses a minimum delay of NetCons from spike-source gids of one step or less
             n_steps = self.model.simulation.n_steps
             if self.pc.set_maxstep(10) > 1.5 * self.dt:
-                self.pc.psolve(n_steps * self.dt)
+                for done, _ in report.stops(n_steps * self.dt, self.dt):
+                    self.pc.psolve(n_steps * self.dt if done == n_steps else (done + 0.5) * self.dt)
             fadvance = h.fadvance
-            for _ in range(n_steps - int(round(h.t / self.dt))):  # without psolve (or a step it left)
-                fadvance()
+            left, taken = n_steps - int(round(h.t / self.dt)), 0  # without psolve (or a step it left)
+            if left > 0:
+                for done, _ in report.stops(left * self.dt, self.dt):
+                    for _ in range(done - taken):
+                        fadvance()
+                    taken = done
             if int(round(h.t / self.dt)) != n_steps:
                 raise RuntimeError(f"NEURON stopped at t = {h.t} ms instead of {n_steps * self.dt} ms")
 

@@ -34,6 +34,7 @@ import numpy as np
 from ...model import Model, Recording
 from ...errors import UnsupportedError
 from ...model.reactions import ReactionNetwork
+from ...progress import reporter
 from ...result import Result
 from ..network_sampling import extremes, finish, sample_plan
 
@@ -195,10 +196,13 @@ class NetworkSimulation:
         started = time.perf_counter()
         context = h.ParallelContext()
         context.set_maxstep(MAX_STEP_MS)  # no spike exchange: integrate in long stretches
+        report = reporter()
+        report.phase("integrating", self.model.simulation.duration)
         # psolve does not deliver the events (recording ones too) due exactly at its stop time
         for stop in self._stops():
             context.psolve(stop)
             self._absorb()
+            report.at(min(stop, self.model.simulation.duration))
         simulate_s = time.perf_counter() - started
         result = self._collect()
         result.metadata.update(simulate_s=simulate_s, cvode=self.cvode, rtol=self.rtol, atol_nM=self.atol,

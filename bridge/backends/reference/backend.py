@@ -4,11 +4,10 @@ from __future__ import annotations
 import time
 
 from ...model import Model
-from ...errors import ModelError
 from ...result import Result
 from ..base import Backend
-from .cells import ATOL, RTOL, SolverOptions
-from .network import ReferenceSimulation
+from ..options import TOLERANCE, Option
+from .defaults import ATOL, RTOL
 
 
 class ReferenceBackend(Backend):
@@ -16,6 +15,15 @@ class ReferenceBackend(Backend):
     themselves); see :mod:`bridge.backends.reference` for the semantics."""
 
     name = "reference"
+    options = {
+        "network_method": Option(str, "SciPy solver of reaction networks", choices=("BDF", "LSODA", "Radau"),
+                                 nullable=False),
+        "network_rtol": Option(doc="relative tolerance of reaction networks", nullable=False, **TOLERANCE),
+        "network_atol": Option(doc="absolute tolerance of reaction networks, nM (null: 1e-10 nM)", **TOLERANCE),
+        "rtol": Option(doc="DOP853's relative tolerance for non-linear cells", nullable=False, **TOLERANCE),
+        "atol": Option(doc="DOP853's absolute tolerance, in each state's unit", nullable=False, **TOLERANCE),
+        "max_step": Option(float, "DOP853's longest step, ms (null: unbounded)", positive=True),
+    }
     #: reaction networks (``model.network``): solver (BDF, LSODA or Radau), relative tolerance and
     #: absolute tolerance in nM (None: 1e-10 nM);
     #: set with ``--option reference.network_rtol=1e-8`` etc.
@@ -40,16 +48,17 @@ class ReferenceBackend(Backend):
         if model.network is not None:
             from .reactions import NetworkSolverOptions, run_network
 
-            if self.network_method not in ("BDF", "LSODA", "Radau"):
-                raise ModelError(f"network_method {self.network_method!r} is unknown", "--option",
-                                 "reference.network_method=BDF, LSODA or Radau", "command line")
-
             result = run_network(model, NetworkSolverOptions(self.network_method, float(self.network_rtol),
                                                              None if self.network_atol is None
                                                              else float(self.network_atol)))
             result.metadata["backend_version"] = self.version()
             return result
+        from ...progress import reporter
+        from .cells import SolverOptions
+        from .network import ReferenceSimulation
+
         started = time.perf_counter()
+        reporter().phase("building the network")
         simulation = ReferenceSimulation(model, SolverOptions(float(self.rtol), float(self.atol),
                                                               None if self.max_step is None else float(self.max_step)))
         built = time.perf_counter()

@@ -16,8 +16,7 @@ from scipy.linalg import expm
 from ...catalog.expressions import evaluate, evaluate_all, execute
 from ...model import Population, Projection
 
-RTOL = 1e-10
-ATOL = 1e-12
+from .defaults import ATOL, RTOL  # noqa: F401 - re-exported
 HORIZON_MS = 100.0  # longest stretch integrated in one solve_ivp call
 #: a located threshold reached within this time at the current rate counts as crossed when the solver
 #: stalls in a blow-up (ms; far below any time step, far above the spacing of floating-point times)

@@ -9,6 +9,7 @@ from collections import defaultdict
 import numpy as np
 
 from ...model import Model, steps
+from ...progress import reporter
 from ...result import Result, Signal
 from ...timegrid import grid_times, occurrence_rank
 from .cells import CellGroup, ContinuousSynapses, EventSynapses, SolverOptions
@@ -122,10 +123,18 @@ class ReferenceSimulation:
         model, dt = self.model, self.dt
         recordings = list(model.recordings.values())
         sample_every = {r.name: steps(r.interval, dt) for r in recordings}
-        samples = {r.name: [] for r in recordings}
+        # only the recorded variables, into arrays of their final size: (samples, variables, cells)
+        rows = {r.name: [self._state_names(r).index(v) for v in r.variables] for r in recordings}
+        samples = {r.name: np.empty((len(model.sample_times(r)), len(rows[r.name]), len(r.indices)))
+                   for r in recordings}
+        taken = dict.fromkeys(sample_every, 0)
         spikes = {name: [[] for _ in range(pop.size)] for name, pop in model.populations.items()}
         self._apply_dc(0)
+        report = reporter()
+        report.phase("integrating", model.simulation.duration)
         for k in range(self.n_steps):
+            if not k & 255:
+                report.at(k * dt)
             step = k + 1
             t = step * dt
             t_stop = self._next_activity(k) * dt
@@ -143,22 +152,32 @@ class ReferenceSimulation:
             for source, cells in self.source_spikes.get(step, {}).items():
                 self._emit(source, cells, step, np.ones(len(cells)))
             for r in recordings:
-                if step % sample_every[r.name] == 0:
+                if step % sample_every[r.name] == 0 and rows[r.name]:
                     states = self.continuous[r.projection].states if r.projection else self.groups[r.population].X
-                    samples[r.name].append(states[:, r.indices].copy())
+                    samples[r.name][taken[r.name]] = states[rows[r.name]][:, r.indices]
+                    taken[r.name] += 1
+        if any(taken[r.name] != len(samples[r.name]) for r in recordings if rows[r.name]):
+            raise RuntimeError("the reference took a different number of samples than the recordings' sample times")
         return self._result(recordings, samples, spikes)
+
+    def _declared_states(self, recording):
+        owner = self.continuous[recording.projection].kind if recording.projection else self.groups[recording.population].type
+        return owner.states
+
+    def _state_names(self, recording) -> list[str]:
+        return [s.name for s in self._declared_states(recording)]
 
     def _result(self, recordings, samples, spikes) -> Result:
         result = Result(model=self.model.name, backend="reference",
                         metadata={"dt_ms": self.dt, "duration_ms": self.model.simulation.duration})
         for r in recordings:
-            declared = (self.continuous[r.projection].kind if r.projection else self.groups[r.population].type).states
+            declared = self._declared_states(r)
             names = [s.name for s in declared]
-            data = np.array(samples[r.name])  # (n_samples, n_states, n_cells)
-            for variable in r.variables:
+            data = samples[r.name]  # (n_samples, n_variables, n_cells)
+            for column, variable in enumerate(r.variables):
                 unit = declared[names.index(variable)].unit
                 result.signals[(r.owner, variable)] = Signal(
-                    self.model.sample_times(r), data[:, names.index(variable), :], unit, list(r.indices))
+                    self.model.sample_times(r), data[:, column, :], unit, list(r.indices))
             if r.spikes:
                 result.spike_trains[r.population] = [grid_times(np.array(s, dtype=np.int64), self.dt)
                                                      for s in spikes[r.population]]

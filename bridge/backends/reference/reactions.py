@@ -33,6 +33,7 @@ import scipy.integrate
 
 from ...model import Model
 from ...model.reactions import ReactionNetwork
+from ...progress import reporter
 from ...result import Result
 from ..network_sampling import extremes, finish, sample_plan
 
@@ -113,6 +114,7 @@ def integrate_groups(network: ReactionNetwork, t_stop: float, groups: list[tuple
     jac_kind = (lambda t, y: network.jacobian(y).toarray()) if dense else (lambda t, y: network.jacobian(y))
     if on_step is not None:
         on_step(np.zeros(1), c[tracked][None, :])
+    report = reporter()
     for k in range(len(bounds) - 1):
         t0, t1 = bounds[k], bounds[k + 1]
         if t1 <= t0:
@@ -128,6 +130,7 @@ def integrate_groups(network: ReactionNetwork, t_stop: float, groups: list[tuple
             if solver.status == "failed":
                 raise RuntimeError(f"network integration failed in [{t0:g}, {t1:g}] ms: {message}")
             stats["steps"] += 1
+            report.at(t0 + solver.t)
             if on_step is not None:
                 step_t.append(solver.t)
                 step_y.append(solver.y[tracked])
@@ -166,6 +169,7 @@ def run_network(model: Model, options: NetworkSolverOptions | None = None) -> Re
         tracker.update(times, {name: states[:, j] for j, name in enumerate(plan.species)})
 
     groups = [(g.times, np.array([index[name] for name in g.species], dtype=int)) for g in plan.groups]
+    reporter().phase("integrating", model.simulation.duration)
     values, stats = integrate_groups(network, model.simulation.duration, groups, options, tracked, on_step)
     result = Result(model=model.name, backend="reference",
                     metadata={"duration_ms": model.simulation.duration, "dt_ms": model.simulation.dt,

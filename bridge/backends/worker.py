@@ -77,8 +77,19 @@ def main(job_file: str, out_file: str, fd: int | None = None, parent_pid: int | 
         return exc.exit_code
     except Exception as exc:  # crash inside a simulator: pass the message up, keep the trace in the output
         traceback.print_exc()
-        reporter.send("error", error="failure", message=f"{type(exc).__name__}: {exc}")
+        reporter.send("error", error="failure", message=failure_message(exc))
         return 4
+
+
+def failure_message(exc: BaseException) -> str:
+    """``Type: message`` of ``exc`` and of each exception it was raised from (Brian2 wraps the error
+    that says what went wrong in a BrianObjectException that says only where)."""
+    parts, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        parts.append(f"{type(exc).__name__}: {exc}".strip())
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    return "\n  caused by ".join(parts)
 
 
 if __name__ == "__main__":

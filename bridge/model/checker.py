@@ -21,6 +21,7 @@ class Checker:
     def __init__(self, source: str):
         self.source = source
         self.seed = 0  # the model's seed (set by _simulation), for rules that draw at random
+        self.scale = 1.0  # the model's scale (see bridge.model.scaling)
 
     def fail(self, message: str, path: str, expected: str = "") -> ModelError:
         return ModelError(message, path, expected, self.source)

@@ -170,6 +170,15 @@ def _validate(args) -> int:
         if args.variants and not _valid_variants(path, model, args.set):
             status = EXIT_INVALID
             continue
+        if "statistics" in model.document:  # checked against this run (bridge run ignores the section)
+            from .harness.ensemble import statistics_spec
+
+            try:
+                statistics_spec(model)
+            except ModelError as exc:
+                print(exc.line(), file=sys.stderr)
+                status = EXIT_INVALID
+                continue
         network = (f"network {model.network.name!r} with {len(model.network.species)} species and "
                    f"{len(model.network.reactions)} reactions, ") if model.network is not None else ""
         print(f"{path}: ok ({network}{len(model.populations)} populations, {len(model.stimuli)} stimuli, "

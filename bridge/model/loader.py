@@ -24,7 +24,6 @@ from .description import (Model, Population, Projection, Recording, Simulation, 
                           Synapse, steps)
 from .network_loader import network_recording, parse_network
 from .scaling import read_scale, scaled_probability, scaled_size
-from .statistics_spec import parse_statistics
 from .types import ModelType, all_types, resolve_types
 
 from .variants import check_variants
@@ -116,8 +115,6 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
                   for name, spec in check.named(document.get("recordings"), "recordings", "a mapping of recording names").items()}
     if not recordings:
         raise check.fail("nothing is recorded", "recordings", "at least one recording")
-    if "statistics" in document:  # checked here so that `bridge validate` reports it; used by the harness
-        parse_statistics(document["statistics"], simulation.duration, spike_recorded(populations, recordings), check)
     name = document.get("name") or os.path.splitext(os.path.basename(source))[0]
     return Model(
         name=str(name),
@@ -133,12 +130,6 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
         network=network,
         types=declared,
     )
-
-
-def spike_recorded(populations: Mapping[str, Population], recordings: Mapping[str, Recording]) -> dict[str, bool]:
-    """Population -> whether some recording records its spikes."""
-    recorded = {r.population for r in recordings.values() if r.spikes and not r.projection}
-    return {name: name in recorded for name in populations}
 
 
 def _simulation(spec: Mapping[str, Any], check: Checker) -> Simulation:

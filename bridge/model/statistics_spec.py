@@ -19,7 +19,8 @@ statistics:
 Every field is optional; :class:`StatisticsSpec` holds the defaults.  Invalid values (a window outside
 the run, a band above the Nyquist frequency of ``bin``, a resolution finer than the window allows, an
 unknown population or measure, a population whose spikes are not recorded) are input errors naming the
-field, so ``bridge compare`` stops with exit 2 before anything runs.
+field: ``bridge compare --statistics`` stops with exit 2 before anything runs, and ``bridge validate``
+reports them.  ``bridge run`` ignores the section (a shortened run need not fit its window).
 """
 from __future__ import annotations
 

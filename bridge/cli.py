@@ -78,6 +78,17 @@ def _parser() -> argparse.ArgumentParser:
                               "model, dt, options and bridge version")
     compare.add_argument("--force", action="store_true", help="write the report into a --report directory "
                          "that already holds files (replacing bridge's own)")
+    compare.add_argument("--variant", metavar="NAME", help="a variant of the model file (its variants: section), "
+                         "applied before --set")
+    compare.add_argument("--statistics", action="store_true",
+                         help="networks: compare statistics of the spike trains (rates, ISI CV, LV, Fano factor, "
+                              "pairwise correlations, population-rate spectra) against the seed-to-seed spread "
+                              "of the ensemble backend instead of spike by spike")
+    compare.add_argument("--seeds", type=int, metavar="K",
+                         help="with --statistics: run every backend with K seeds (default 5, at least 3)")
+    compare.add_argument("--ensemble", metavar="BACKEND", default=None,
+                         help="with --statistics: the backend whose seed-to-seed spread is the bound (default: reference)")
+    compare.add_argument("--jobs", type=int, metavar="N", help="with --statistics: runs at a time (default: cores)")
     _add_backend_options(compare)
 
     from .sweep_cli import add_parser as add_sweep_parser
@@ -233,12 +244,35 @@ def _validate(args) -> int:
         if args.variants and not _valid_variants(path, model, args.set):
             status = EXIT_INVALID
             continue
+        if "statistics" in model.document:  # checked against this run (bridge run ignores the section)
+            from .harness.ensemble import statistics_spec
+
+            try:
+                statistics_spec(model)
+            except ModelError as exc:
+                print(exc.line(), file=sys.stderr)
+                status = EXIT_INVALID
+                continue
         network = (f"network {model.network.name!r} with {len(model.network.species)} species and "
                    f"{len(model.network.reactions)} reactions, ") if model.network is not None else ""
         print(f"{path}: ok ({network}{len(model.populations)} populations, {len(model.stimuli)} stimuli, "
               f"{len(model.projections)} projections, {model.simulation.duration:g} ms at dt {model.simulation.dt:g} ms; "
               f"estimated {model.estimate.summary()})")
+        _print_scaling(model)
     return status
+
+
+def _print_scaling(model) -> None:
+    """What the model's ``scale`` did, when it is not 1 (see :mod:`bridge.model.scaling`)."""
+    scale = model.document.get("scale", 1)
+    if scale == 1:
+        return
+    cells = sum(p.size for p in model.populations.values())
+    print(f"  scale {scale:g}: {cells} cells ({', '.join(f'{n} {p.size}' for n, p in model.populations.items())})")
+    for name, projection in model.projections.items():
+        if projection.weight_factor != 1:
+            print(f"  scale {scale:g}: {name} connects every source cell, weight x {projection.weight_factor:.3g} "
+                  "to keep the mean input")
 
 
 def _valid_variants(path: str, model, overrides: list[str]) -> bool:
@@ -379,14 +413,61 @@ def _compare(args) -> int:
     check_directory(args.report, "--report", args.force)
     backends = _backend_list(args.backends, "--backends")
     required = _backend_list(args.require, "--require") or []
+    overrides = list(args.set)
+    if args.variant:
+        from .model import read_document
+        from .model.variants import variant_overrides
+
+        overrides = variant_overrides(read_document(args.model), args.variant, args.model) + overrides
+    if args.statistics:
+        return _compare_statistics(args, backends, required, overrides)
+    for option, given in (("--seeds", args.seeds is not None), ("--ensemble", args.ensemble is not None),
+                          ("--jobs", args.jobs is not None)):
+        if given:
+            raise ModelError(f"{option} without --statistics", option, "--statistics (statistical comparison)",
+                             source="command line")
     options, dt = _backend_options(args), _dt(args)
     print(f"comparing {args.model} ...", file=sys.stderr, flush=True)
     display = for_stream(sys.stderr)
     try:
-        comparison = compare(args.model, backends, args.set, pairwise=args.pairwise, dt=dt, progress=display,
+        comparison = compare(args.model, backends, overrides, pairwise=args.pairwise, dt=dt, progress=display,
                              options=options, reuse_reference=not args.rerun_reference, require=required)
         if args.convergence:
             convergence(comparison, progress=display, reuse_reference=not args.rerun_reference)
+    finally:
+        display.close()
+    print(table(comparison))
+    if args.report:
+        with _saving(args.report, "--report"):
+            files = write(comparison, args.report)
+        print(f"report: {os.path.join(args.report, files[0])} (+ {len(files) - 1} plots)")
+    return comparison.exit_code
+
+
+def _compare_statistics(args, backends: list[str] | None, required: list[str], overrides: list[str]) -> int:
+    """``bridge compare --statistics``: seeds x backends, judged against the ensemble's seed spread."""
+    from .harness.compare import REFERENCE
+    from .harness.ensemble import MIN_SEEDS, compare_statistics
+    from .harness.statistics_report import table, write
+    from .progress_display import for_stream
+
+    for option, given in (("--pairwise", args.pairwise), ("--convergence", args.convergence), ("--dt", args.dt)):
+        if given:
+            raise ModelError(f"{option} with --statistics", option, "either a statistical comparison or " + option,
+                             source="command line")
+    ensemble = args.ensemble or REFERENCE
+    _backend_list(ensemble, "--ensemble")
+    seeds = 5 if args.seeds is None else args.seeds
+    if seeds < MIN_SEEDS:
+        raise ModelError(f"{seeds} seed(s) are too few for the test", "--seeds",
+                         f"at least {MIN_SEEDS} seeds (the seed-to-seed spread needs them)", source="command line")
+    print(f"comparing the statistics of {args.model} over {seeds} seeds ...", file=sys.stderr, flush=True)
+    options = _backend_options(args)
+    display = for_stream(sys.stderr)
+    try:
+        comparison = compare_statistics(args.model, backends, seeds, overrides, ensemble=ensemble, options=options,
+                                        progress=display, require=required, jobs=args.jobs,
+                                        reuse_reference=not args.rerun_reference)
     finally:
         display.close()
     print(table(comparison))

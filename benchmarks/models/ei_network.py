@@ -13,7 +13,6 @@ paying for bridge's imports.
 """
 from __future__ import annotations
 
-import json
 import sys
 
 #: every number of the network (internal units: ms, mV, pF, nS, Hz)

@@ -6,6 +6,8 @@ tolerances:
   post.V_m: {settle: 5 ms}                # also skip 5 ms after a spike whose time differs
   cell.spikes: {window: 0.1 ms, count: 0}
   pre_post.events: {atol: 1e-6 pA}      # per-spike amplitude of the target's receptor jump
+  stn.rate: {rtol: 0.05}                # network statistics (bridge compare --statistics)
+  stn.spectrum: {atol: 0.02}            # every band power of stn (stn.beta_power: one band)
 ```
 
 An analog (or event) observable passes when ``max|x - x_ref| <= limit`` with
@@ -31,6 +33,11 @@ difference, already judged by the spike observable:
 * for any type, ``settle`` (ms, per analog observable) also leaves out the ``settle`` ms after the
   later of the two (grid-threshold cells reset at the grid, so their traces stay apart for a while).
 
+A network statistic (``rate``, ``cv``, ``lv``, ``fano``, ``correlation``, ``<band>_power``; fields
+``atol``, ``rtol``, ``note``) is judged against the seed-to-seed spread of the model itself
+(:mod:`bridge.harness.ensemble`); ``atol`` (the statistic's unit: Hz for ``rate``, else a plain number)
+and ``rtol`` (of the ensemble's mean) widen that limit, both 0 by default.
+
 Every entry is checked (:func:`check_tolerances`): an unknown observable or field is an error, not
 a tolerance silently unused.
 """
@@ -50,6 +57,10 @@ SOLVER_RTOL = 1e-8
 
 ANALOG_FIELDS = frozenset({"atol", "rtol", "settle", "note"})
 SPIKE_FIELDS = frozenset({"window", "count", "note"})
+STATISTIC_FIELDS = frozenset({"atol", "rtol", "note"})
+#: network statistics of a spiking population (``bridge compare --statistics``) and their units;
+#: ``spectrum`` sets the default of every ``<band>_power`` of that population
+STATISTICS = {"rate": "Hz", "cv": "1", "lv": "1", "fano": "1", "correlation": "1", "spectrum": "1"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,41 @@ class SpikeTolerance:
     window: float
     count: int = 0
     note: str = ""
+
+
+@dataclass(frozen=True)
+class StatisticTolerance:
+    """Widening of a statistic's seed-spread limit (see :mod:`bridge.harness.ensemble`): ``atol`` in the
+    statistic's unit (Hz for ``rate``, else dimensionless) plus ``rtol`` times |ensemble mean|; 0 by default."""
+
+    atol: float = 0.0
+    rtol: float = 0.0
+    note: str = ""
+
+
+def statistic_tolerance(model: Model, population: str, statistic: str, backend: str) -> StatisticTolerance:
+    """Tolerance of ``population.statistic`` for ``backend``; a band power ``<band>_power`` without an
+    entry of its own uses the population's ``spectrum`` entry."""
+    key = f"{population}.{statistic}"
+    if key not in model.tolerances and statistic.endswith("_power"):
+        key = f"{population}.spectrum"
+    entry = _entry(model, key, backend)
+    unit = STATISTICS.get(statistic, "1")
+    path = f"tolerances.{key}"
+    return StatisticTolerance(
+        atol=to_internal(entry.get("atol", f"0 {unit}" if unit != "1" else 0), unit, f"{path}.atol", model.source),
+        rtol=to_internal(entry.get("rtol", 0), "1", f"{path}.rtol", model.source),
+        note=str(entry.get("note", "")))
+
+
+def statistic_names(model: Model) -> dict[str, str]:
+    """The statistics a tolerance entry may name for a spiking population: name -> unit (the band
+    powers of the model's ``statistics.bands``, or of the default beta band)."""
+    section = model.document.get("statistics")
+    bands = (section or {}).get("bands") if isinstance(section, Mapping) else None
+    names = dict(STATISTICS)
+    names.update({f"{band}_power": "1" for band in (bands if isinstance(bands, Mapping) else {"beta": None})})
+    return names
 
 
 def _entry(model: Model, key: str, backend: str) -> dict[str, Any]:
@@ -112,12 +158,14 @@ def spike_tolerance(model: Model, population: str, backend: str) -> SpikeToleran
 
 def observables(model: Model) -> dict[str, dict[str, str]]:
     """What a tolerance entry may name: owner -> {observable: unit} (state variables, ``spikes`` of
-    a spiking population in ms, ``events`` of an event projection in its target's weight unit,
-    species (nM) and read-outs of a network)."""
+    a spiking population in ms and its network statistics (:func:`statistic_names`), ``events`` of an
+    event projection in its target's weight unit, species (nM) and read-outs of a network)."""
     found: dict[str, dict[str, str]] = {}
+    statistics = statistic_names(model)
     for name, population in model.populations.items():
         kind = population.neuron_type
-        found[name] = {s.name: s.unit for s in kind.states} | ({"spikes": "ms"} if kind.threshold is not None else {})
+        spiking = {"spikes": "ms"} | statistics if kind.threshold is not None else {}
+        found[name] = spiking | {s.name: s.unit for s in kind.states}
     for name, projection in model.projections.items():
         kind = projection.synapse.synapse_type
         found[name] = {s.name: s.unit for s in kind.states} if kind.continuous else {
@@ -139,7 +187,10 @@ def check_tolerances(model: Model) -> None:
             choices = sorted(f"{o}.{v}" for o, variables in known.items() for v in variables)
             raise ModelError(f"{key!r} is not an observable of this model", path,
                              "one of " + ", ".join(choices), model.source)
-        fields = SPIKE_FIELDS if variable == "spikes" else ANALOG_FIELDS
+        is_state = variable in {s.name for s in model.populations[owner].neuron_type.states} \
+            if owner in model.populations else True
+        statistic = owner in model.populations and not is_state and variable in statistic_names(model)
+        fields = SPIKE_FIELDS if variable == "spikes" else STATISTIC_FIELDS if statistic else ANALOG_FIELDS
         if not isinstance(entry, Mapping):
             raise ModelError(f"{entry!r} is not a mapping", path, "a mapping of " + ", ".join(sorted(fields)),
                              model.source)
@@ -155,6 +206,8 @@ def check_tolerances(model: Model) -> None:
         for backend in ["reference", *overrides]:  # parse every value (units, counts)
             if variable == "spikes":
                 spike_tolerance(model, owner, backend)
+            elif statistic:
+                statistic_tolerance(model, owner, variable, backend)
             else:
                 analog_tolerance(model, key, known[owner][variable], backend)
 

@@ -24,6 +24,7 @@ class Checker:
         self.seed = 0  # the model's seed (set by _simulation), for rules that draw at random
         self.duration = 0.0  # the model's duration in ms (set by _simulation)
         self.budget = Budget(source)  # the model's estimated cost, refused past the limits in force
+        self.scale = 1.0  # the model's scale (see bridge.model.scaling)
 
     def fail(self, message: str, path: str, expected: str = "") -> ModelError:
         return ModelError(message, path, expected, self.source)

@@ -101,6 +101,8 @@ class Projection:
     weight: float
     delay: float
     receptor: str = ""
+    #: factor the model's ``scale`` multiplied the written weight by (see :mod:`bridge.model.scaling`)
+    weight_factor: float = 1.0
 
     def jump(self, target_type: NeuronType) -> tuple[str, float]:
         """(receptor state of ``target_type``, factor of the weight) of this event projection: a

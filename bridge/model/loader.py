@@ -25,12 +25,14 @@ from .checker import GRID_EPS, Checker
 from .description import (Model, Population, Projection, Recording, Simulation, Stimulus,
                           Synapse, steps)
 from .network_loader import network_recording, parse_network
+from .scaling import read_scale, scaled_probability, scaled_size
 from .types import ModelType, all_types, resolve_types
 
 from .variants import check_variants
 
 _TOP_LEVEL = {"name", "description", "simulation", "populations", "stimuli", "projections",
-              "recordings", "tolerances", "notes", "network", "types", "include", "variants"}
+              "recordings", "tolerances", "notes", "network", "types", "include", "variants", "scale",
+              "statistics"}
 
 
 def load(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Model:
@@ -120,6 +122,7 @@ def from_dict(document: Mapping[str, Any], source: str = "<model>") -> Model:
     check_variants(document.get("variants"), check)
     simulation = _simulation(check.mapping(document.get("simulation"), "simulation"), check)
     dt = simulation.dt
+    check.scale = read_scale(document, check)
     populations = {name: _population(name, check.mapping(spec, f"populations.{name}"), kinds, check, dt)
                    for name, spec in check.named(document.get("populations"), "populations", "a mapping of population names to types").items()}
     network = parse_network(document["network"], check, dt) if "network" in document else None
@@ -220,7 +223,8 @@ def _population(name: str, spec: Mapping[str, Any], kinds: Mapping[str, ModelTyp
     check.keys(spec, {"type", "size", "parameters", "initial"}, path)
     type_name = spec.get("type")
     neuron = _kind(kinds, NeuronType, type_name, f"{path}.type", check)
-    size = check.integer(spec.get("size", 1), f"{path}.size", minimum=1)
+    size = scaled_size(check.integer(spec.get("size", 1), f"{path}.size", minimum=1), check.scale, f"{path}.size",
+                       check)
     check.budget.add("cells", size, BYTES_PER_CELL, f"{path}.size", f"{size} cells")
     parameters = check.parameters(neuron.parameters, check.mapping(spec.get("parameters"), f"{path}.parameters"),
                                   f"{path}.parameters")
@@ -259,6 +263,7 @@ def _stimulus(name: str, spec: Mapping[str, Any], populations: Mapping[str, Popu
         check.budget.add("input_spikes", count, BYTES_PER_INPUT_SPIKE, f"{path}.times", f"{count} input spikes")
     else:
         size = check.integer(spec.get("size", 1), f"{path}.size", minimum=1)
+        size = scaled_size(size, check.scale, f"{path}.size", check) if type_name == "poisson" else size
         seed = check.integer(spec.get("seed", simulation.seed), f"{path}.seed")
         stop = min(parameters["stop"], simulation.duration)
         expected = size * parameters["rate"] / 1000.0 * max(0.0, stop - parameters["start"])
@@ -349,11 +354,13 @@ def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Po
         p = check.quantity(spec["p"], "1", f"{path}.p")
         if not 0 < p <= 1:
             raise check.fail(f"{spec['p']!r} is outside (0, 1]", f"{path}.p", "a connection probability in (0, 1]")
+        p, weight_factor = scaled_probability(p, check.scale)
         count = p * sources[source] * target_pop.size
         check.budget.add("connections", count, BYTES_PER_CONNECTION, f"{path}.p",
                          f"p = {p:g} of {sources[source]} x {target_pop.size} makes about {count:.3g} connections")
         pairs = fixed_probability_pairs(name, sources[source], target_pop.size, p, getattr(check, "seed", 0))
     else:
+        weight_factor = 1.0
         if "p" in spec:
             raise check.fail(f"'p' given with rule {rule!r}", f"{path}.p", "'p' only with rule fixed_probability")
         count = {"one_to_one": sources[source], "all_to_all": sources[source] * target_pop.size,
@@ -388,7 +395,7 @@ def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Po
             raise check.fail(f"target type {target_type.name} has no synaptic receptors", f"{path}.target",
                              "a spiking neuron type, or a continuous synapse such as nmda_kinetic")
         weight_unit = target_type.weight_unit
-    weight = check.quantity(spec.get("weight"), weight_unit, f"{path}.weight")
+    weight = check.quantity(spec.get("weight"), weight_unit, f"{path}.weight") * weight_factor
     receptor = "" if kind.continuous else _receptor(spec, weight, target_type, path, check)
     ends = [target_type] + ([populations[source].neuron_type] if source in populations else [])
     clash = names.synapse_collisions({p.name for p in kind.parameters} | {s.name for s in kind.states},
@@ -411,7 +418,7 @@ def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Po
         check.on_grid(parameters[kind.pulse[1]], dt, f"{path}.synapse.{kind.pulse[1]}")
     return Projection(name=name, source=source, target=target, rule=rule, pairs=pairs,
                       synapse=Synapse(type=synapse_name, parameters=parameters, initial=initial, synapse_type=kind),
-                      weight=weight, delay=delay, receptor=receptor)
+                      weight=weight, delay=delay, receptor=receptor, weight_factor=weight_factor)
 
 
 def _names_of(kind: NeuronType) -> set[str]:

@@ -492,7 +492,12 @@ def event_synapse_code(synapse: SynapseType, parameters: Mapping[str, Any], init
             if changed:
                 break
     names = [s.name for s in synapse.states] + list(parameters) + ["weight"]
-    full_rename = {**_synaptic_rename(names), "h": "_h", "efficacy": "_efficacy", **rename}
+    # the rule's temporaries (tsodyks3's z, P_yy, ...) get a leading underscore: in Brian2's on_pre a
+    # bare name that is not a synaptic variable is the postsynaptic cell's variable of that name, so
+    # tsodyks3's ``z = 1 - x - y`` used to overwrite an AdEx target's adaptation current z
+    temporaries = {variable: f"_{variable}" for variable, _ in rule
+                   if variable not in names and variable not in ("efficacy", "h", "first")}
+    full_rename = {**temporaries, **_synaptic_rename(names), "h": "_h", "efficacy": "_efficacy", **rename}
     base = {**known, **constant_states}
 
     declared = {syn(s.name) for s in synapse.states} | {syn("first")}

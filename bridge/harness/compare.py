@@ -128,9 +128,13 @@ START_ORDER = ("brian2", REFERENCE, "neuron", "nest")
 
 def run_backends(models: dict[str, Model], dt: float | None = None, jobs: int | None = None,
                  progress: Callable[[str], None] | None = None, options: dict | None = None,
-                 on_result: Callable[[str, Result], None] | None = None, reuse_reference: bool = True
-                 ) -> tuple[dict[str, Result], dict[str, str], dict[str, str]]:
-    """Run ``models[backend]`` on each backend, at most ``jobs`` subprocesses at a time.
+                 on_result: Callable[[str, Result], None] | None = None, reuse_reference: bool = True,
+                 ranks: int | None = None) -> tuple[dict[str, Result], dict[str, str], dict[str, str]]:
+    """Run ``models[backend]`` on each backend, at most ``jobs`` runs at a time.
+
+    ``ranks`` (default: each model's ``simulation.ranks``) MPI ranks for every backend but the
+    reference, which always runs in one process; a backend that cannot use them is reported as
+    refusing the model.
 
     ``on_result(backend, result)`` is called as each run finishes, while the others still run.  With
     ``reuse_reference`` a cached reference result of the same run is used instead of running it
@@ -166,7 +170,13 @@ def run_backends(models: dict[str, Model], dt: float | None = None, jobs: int | 
     while queue or running:
         while queue and len(running) < jobs:
             name = queue.pop(0)
-            running.append((name, start(models[name], name, dt, options.get(name)), time.perf_counter()))
+            try:
+                handle = start(models[name], name, dt, options.get(name), 1 if name == REFERENCE else ranks)
+            except UnsupportedError as exc:
+                unsupported[name] = exc.reason
+                finished(name, f"unsupported: {exc.reason}")
+                continue
+            running.append((name, handle, time.perf_counter()))
         # take whichever run finished first (waiting for the oldest left a core idle meanwhile)
         entry = next((entry for entry in running if entry[1][0].poll() is not None), None)
         if entry is None:
@@ -288,14 +298,15 @@ def judge(model: Model, reference: Result, other: Result, backend: str, against:
 def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | None = None,
             overrides: Iterable[str] = (), pairwise: bool = False, dt: float | None = None,
             progress: Callable[[str], None] | None = None, options: dict | None = None,
-            reference: Result | None = None, reuse_reference: bool = True, require: Sequence[str] = ()
-            ) -> Comparison:
+            reference: Result | None = None, reuse_reference: bool = True, require: Sequence[str] = (),
+            ranks: int | None = None) -> Comparison:
     """Run a model on ``backends`` (default: all known) and compare each with the reference
     (and every pair when ``pairwise``).  ``overrides`` may be ``backend:path=value`` to perturb
     one backend only.  ``dt`` (ms) overrides the model's time step (see :mod:`bridge.model.timestep`).
     Backends in ``require`` are run too and must be compared (else the verdict is not ``AGREE``).
     A ``reference`` result already computed for the same model and dt is reused; so is a cached one
-    unless ``reuse_reference`` is False.  An unknown backend name is a :class:`ModelError`."""
+    unless ``reuse_reference`` is False.  ``ranks``: MPI ranks of every backend but the reference (see
+    :func:`run_backends`).  An unknown backend name is a :class:`ModelError`."""
     check_backend_names(backends or (), "backends", "compare()")
     check_backend_names(require, "require", "compare()")
     backends = list(dict.fromkeys([*(backends or available_backends()), *require]))
@@ -326,7 +337,7 @@ def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | 
                     judged[other] = judge(base, arrived[REFERENCE], arrived[other], other)
 
     results, unsupported, failed = run_backends(models, progress=progress, options=options,
-                                                on_result=on_result, reuse_reference=reuse_reference)
+                                                on_result=on_result, reuse_reference=reuse_reference, ranks=ranks)
     if reference is not None:
         results = {REFERENCE: reference, **results}
     checks = [check for name in results for check in judged.get(name, [])]

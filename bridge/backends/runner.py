@@ -79,7 +79,8 @@ def finish(handle) -> Result:
                 return merge(model, [RankPart.load(p) for p in parts], backend)
         elif process.returncode == 0 and os.path.exists(out_file):
             return Result.load(out_file)
-        error = _error_from(stdout)
+        error = _rank_error(workdir) if ranks > 1 else None
+        error = error or _error_from(stdout)
         if error is not None:
             kind, payload = error
             if kind == "model":
@@ -134,7 +135,20 @@ def simulate(model: Model, backend: str = "reference", dt: float | None = None,
 def _error_from(stdout: str):
     for line in reversed((stdout or "").splitlines()):
         if line.startswith("BRIDGE-ERROR "):
-            payload = json.loads(line[len("BRIDGE-ERROR "):])
+            try:
+                payload = json.loads(line[len("BRIDGE-ERROR "):])
+            except ValueError:  # two processes' lines interleaved
+                continue
+            return payload.pop("kind"), payload
+    return None
+
+
+def _rank_error(workdir: str):
+    """The error a rank of an MPI run reported (the lowest rank's), or None."""
+    for name in sorted(os.listdir(workdir)):
+        if name.startswith("error."):
+            with open(os.path.join(workdir, name), encoding="utf-8") as handle:
+                payload = json.loads(handle.read())
             return payload.pop("kind"), payload
     return None
 

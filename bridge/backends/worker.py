@@ -27,9 +27,11 @@ def main(job_file: str, out_file: str) -> int:
         job = pickle.load(handle)
     ranks = launched_ranks()
     if ranks > 1:  # the runner kills what is left of the ranks after the run
+        global _ERROR_FILE
         rank = os.environ.get("PMI_RANK", str(os.getpid()))
         with open(os.path.join(os.path.dirname(job_file), f"pid.{rank}"), "w") as handle:
             handle.write(str(os.getpid()))
+        _ERROR_FILE = os.path.join(os.path.dirname(job_file), f"error.{rank}.json")
     try:
         model = job["model"]
         backend = get_backend(job["backend"])
@@ -94,8 +96,16 @@ def _leave(code: int, ranks: int) -> int:
     return code
 
 
+#: on MPI ranks each rank's error also goes to a file of its own (their stdout lines may interleave)
+_ERROR_FILE: str | None = None
+
+
 def _report(kind: str, **payload) -> None:
-    print("BRIDGE-ERROR " + json.dumps({"kind": kind, **payload}), flush=True)
+    line = json.dumps({"kind": kind, **payload})
+    if _ERROR_FILE:
+        with open(_ERROR_FILE, "w", encoding="utf-8") as handle:
+            handle.write(line)
+    print("BRIDGE-ERROR " + line, flush=True)
 
 
 if __name__ == "__main__":

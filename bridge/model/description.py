@@ -62,7 +62,7 @@ class Stimulus:
     type: str
     parameters: dict[str, float]
     target: str | None = None
-    indices: list[int] | None = None
+    indices: list[int] | range | None = None
     size: int = 0
     explicit: list[np.ndarray] | None = None
     poisson: PoissonDraw | None = None
@@ -164,7 +164,7 @@ class Recording:
     population: str
     variables: list[str]
     spikes: bool
-    indices: list[int]
+    indices: list[int] | range
     interval: float
     projection: str | None = None
     start: float = 0.0

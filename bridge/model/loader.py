@@ -230,9 +230,10 @@ def poisson_trains(name: str, size: int, rate_hz: float, start: float, stop: flo
     return PoissonDraw(name, size, rate_hz, start, stop, dt, seed).trains()
 
 
-def _indices(value: Any, size: int, path: str, check: Checker) -> list[int]:
+def _indices(value: Any, size: int, path: str, check: Checker) -> list[int] | range:
+    """Cell indices: ``all`` (or none given) is ``range(size)``, which takes no memory per cell."""
     if value is None or value == "all":
-        return list(range(size))
+        return range(size)
     if not isinstance(value, list) or not all(isinstance(i, int) and 0 <= i < size for i in value):
         raise check.fail(f"{value!r} is not a list of cell indices", path, f"integers in 0..{size - 1}, or 'all'")
     return list(value)

@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="override a field, e.g. projections.pre_post.synapse.U=0.4 (repeatable)")
     run.add_argument("--dt", type=float, metavar="MS", help="override the time step (ms)")
     run.add_argument("--threads", type=int, metavar="N", help="threads for backends that use them (NEST)")
+    run.add_argument("--ranks", type=int, metavar="N", help="MPI ranks (NEURON; NEST built with MPI): the run starts "
+                     "under mpiexec, each rank simulating its share of the cells (default: the model's "
+                     "simulation.ranks, 1)")
     run.add_argument("--force", action="store_true", help="overwrite existing --out/--plot files")
     run.add_argument("--variant", metavar="NAME", help="a variant of the model file (its variants: section, or "
                      "base / control for a reaction network), applied before --set")
@@ -73,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--convergence", action="store_true",
                          help="rerun at dt, dt/2, dt/4 and report the observed order of convergence")
     compare.add_argument("--dt", type=float, metavar="MS", help="override the time step (ms)")
+    compare.add_argument("--ranks", type=int, metavar="N", help="MPI ranks for every backend but the reference "
+                         "(which runs in one process); backends without MPI are reported as refusing")
     compare.add_argument("--rerun-reference", action="store_true",
                          help="run the reference solver even if the cache holds its result for this exact "
                               "model, dt, options and bridge version")
@@ -315,6 +320,7 @@ def _run(args) -> int:
     _backend_list(args.backend, "--backend")
     options = _backend_options(args).get(args.backend)
     dt = _dt(args)
+    _check_ranks(args.ranks)
     overrides = list(args.set)
     if args.threads is not None:
         if args.threads < 1:
@@ -330,6 +336,10 @@ def _run(args) -> int:
     if (args.summary or args.control) and model.network is None:
         raise ModelError("the model has no 'network' section", "--summary" if args.summary else "--control",
                          "a reaction-network model", source=args.model)
+    if args.ranks is not None:
+        from .backends.mpi import check_ranks
+
+        check_ranks(model, args.backend, args.ranks, "--ranks", "command line")
     _print_warnings(model, args.backend)
     print(f"running {model.name}{' (' + args.variant + ')' if args.variant else ''} on {args.backend} "
           f"({model.simulation.duration:g} ms) ...", file=sys.stderr, flush=True)
@@ -342,7 +352,7 @@ def _run(args) -> int:
 
             result, control = run_with_control(model, args.backend, dt, options, display)
         else:
-            result = simulate(model, args.backend, dt=dt, options=options, display=display)
+            result = simulate(model, args.backend, dt=dt, options=options, display=display, ranks=args.ranks)
     finally:
         display.close()
     elapsed = time.perf_counter() - started
@@ -426,12 +436,19 @@ def _compare(args) -> int:
         if given:
             raise ModelError(f"{option} without --statistics", option, "--statistics (statistical comparison)",
                              source="command line")
+    _check_ranks(args.ranks)
     options, dt = _backend_options(args), _dt(args)
     print(f"comparing {args.model} ...", file=sys.stderr, flush=True)
     display = for_stream(sys.stderr)
     try:
-        comparison = compare(args.model, backends, overrides, pairwise=args.pairwise, dt=dt, progress=display,
-                             options=options, reuse_reference=not args.rerun_reference, require=required)
+        try:
+            comparison = compare(args.model, backends, overrides, pairwise=args.pairwise, dt=dt, progress=display,
+                                 options=options, reuse_reference=not args.rerun_reference, require=required,
+                                 ranks=args.ranks)
+        except ModelError as exc:
+            if exc.path == "ranks":  # the count of --ranks, checked against the model's cells
+                raise ModelError(exc.message, "--ranks", exc.expected, source="command line") from None
+            raise
         if args.convergence:
             convergence(comparison, progress=display, reuse_reference=not args.rerun_reference)
     finally:
@@ -476,6 +493,13 @@ def _compare_statistics(args, backends: list[str] | None, required: list[str], o
             files = write(comparison, args.report)
         print(f"report: {os.path.join(args.report, files[0])} (+ {len(files) - 1} plots)")
     return comparison.exit_code
+
+
+def _check_ranks(ranks: int | None) -> None:
+    """``--ranks`` must be a number of MPI ranks >= 1 (whether the backend and the model can use them
+    is checked when the run starts)."""
+    if ranks is not None and ranks < 1:
+        raise ModelError(f"{ranks} ranks", "--ranks", "a whole number of MPI ranks >= 1", source="command line")
 
 
 def _backend_list(text: str | None, option: str) -> list[str] | None:

@@ -58,6 +58,17 @@ class Backend:
         """Simulate ``model`` in this process and return its :class:`Result`."""
         raise NotImplementedError
 
+    def ranks_problem(self, ranks: int) -> str | None:
+        """Why this backend cannot run a model on ``ranks`` MPI ranks, or None when it can (then its
+        workers, started by ``mpiexec``, return their share with :meth:`run_part`).  Checked in the
+        parent before anything starts, so it must not import the simulator."""
+        return None if ranks == 1 else "it runs in one process (no MPI)"
+
+    def run_part(self, model: Model):
+        """On one of several MPI ranks: simulate this rank's cells and return its
+        :class:`~bridge.backends.parts.RankPart` (backends whose :meth:`ranks_problem` allows ranks)."""
+        raise NotImplementedError(f"{self.name} has no MPI run")
+
     def warnings(self, model: Model) -> list[str]:
         """Cautions about running ``model`` here (e.g. its cost), cheap to compute and without importing
         the simulator: the command line prints them before it starts the run."""

@@ -5,6 +5,10 @@ process (``python -m bridge.backends.worker``).  The validated model travels pic
 neither validates it again nor redraws its connections and input trains (nor imports the loader);
 the result comes back as an NPZ file.
 
+With ``ranks`` > 1 the worker starts under ``mpiexec`` (:mod:`bridge.backends.mpi`): every rank
+draws only the connections and input trains of its own cells (:mod:`bridge.model.drawing`) and
+writes its part of the result, which :meth:`Job.result` merges (:mod:`bridge.backends.parts`).
+
 Each worker (a :class:`Job`):
 
 * gets a private temporary directory (``bridge-run-<parent pid>-*``, mode 0700) holding the job file,
@@ -45,6 +49,8 @@ from ..model import Model
 from ..model.timestep import check_dt
 from ..progress import Status, notice
 from ..result import Result
+from . import mpi
+from .parts import RankPart, merge, part_path
 
 #: seconds a worker may take to exit after its parent forwarded a signal, before it is killed
 GRACE_S = 2.0
@@ -99,10 +105,11 @@ class Job:
     """One run of ``model`` on ``backend`` in a worker process (see the module docstring).
 
     ``label`` names it in progress displays and errors (default: the backend); ``live``: the worker
-    reports its simulated time for a display."""
+    reports its simulated time for a display; ``ranks``: MPI ranks (None: the model's
+    ``simulation.ranks``), checked before anything starts (:func:`.mpi.check_ranks`)."""
 
     def __init__(self, model: Model, backend: str, dt: float | None = None, options: Mapping[str, Any] | None = None,
-                 label: str | None = None, live: bool = False):
+                 label: str | None = None, live: bool = False, ranks: int | None = None):
         from .registry import check_backend_names
 
         if not isinstance(model, Model):
@@ -112,6 +119,13 @@ class Job:
         dt = check_dt(dt)
         options = checked_options(backend, options)
         job = job_for(model, backend, dt, options, live)
+        if ranks is None:
+            ranks = job["model"].simulation.ranks
+            mpi.check_ranks(job["model"], backend, ranks)
+        else:
+            mpi.check_ranks(job["model"], backend, ranks, "ranks", "<call>")
+        self.ranks = ranks
+        self.model = job["model"] if ranks > 1 else None  # the parts of the ranks are merged with it
         self.backend = backend
         self.label = label or backend
         self.status = Status(self.label, total=job["model"].simulation.duration)
@@ -130,13 +144,17 @@ class Job:
             read_fd, write_fd = os.pipe()
             self.read_fd = read_fd
             fcntl.fcntl(read_fd, fcntl.F_SETFL, fcntl.fcntl(read_fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+            argv = [sys.executable, "-m", "bridge.backends.worker", job_file, self.out_file]
+            env = dict(os.environ)
+            if ranks > 1:  # no pipe (see the worker), and the ranks' parent is mpiexec's proxy
+                argv, env = mpi.command(ranks, [*argv, "-1"])
+            else:
+                argv += [str(write_fd), str(os.getpid())]
             try:
                 with open(self.log_file, "xb") as log:
                     self.process = subprocess.Popen(
-                        [sys.executable, "-m", "bridge.backends.worker", job_file, self.out_file, str(write_fd),
-                         str(os.getpid())],
-                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=[write_fd],
-                        start_new_session=True, env={**os.environ, "TMPDIR": self.workdir})
+                        argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=[write_fd],
+                        start_new_session=True, env={**env, "TMPDIR": self.workdir})
             finally:
                 os.close(write_fd)
         except BaseException:
@@ -188,7 +206,15 @@ class Job:
             while not self.done():
                 wait([self], 0.5)
             returncode = self.process.returncode
-            if returncode == 0 and os.path.exists(self.out_file):
+            if self.ranks > 1:
+                _stop_ranks(self.process.pid, self.workdir)
+                parts = [part_path(self.out_file, rank) for rank in range(self.ranks)]
+                if returncode == 0 and all(os.path.exists(p) for p in parts):
+                    result = merge(self.model, [RankPart.load(p) for p in parts], self.backend)
+                    result.metadata.setdefault("notices", self.status.notices)
+                    return result
+                self.error = _rank_error(self.workdir) or self.error
+            elif returncode == 0 and os.path.exists(self.out_file):
                 result = Result.load(self.out_file)
                 result.metadata.setdefault("notices", self.status.notices)
                 return result
@@ -208,6 +234,10 @@ class Job:
                                      and self.status.t > 0 else "")
         tail = self.output_tail()
         last = f"; its last output:\n{tail}" if tail else " (it wrote nothing)"
+        death = mpi.rank_death(tail, returncode) if self.ranks > 1 else None
+        if death:
+            return BackendFailure(f"{self.label} failed on {self.ranks} MPI ranks: {death}; mpiexec stopped the "
+                                  f"other ranks, no result{last}")
         if returncode < 0:
             hint = " (perhaps out of memory: see --max-memory)" if -returncode == signal.SIGKILL else ""
             return BackendFailure(f"{self.label} worker was killed by {signal_name(-returncode)}{hint} while "
@@ -238,7 +268,9 @@ class Job:
         stop_all(signum, [self])
 
     def cleanup(self) -> None:
-        """Close the pipe and remove the job's directory."""
+        """Close the pipe, end what is left of MPI ranks and remove the job's directory."""
+        if getattr(self, "ranks", 1) > 1 and hasattr(self, "process"):
+            _stop_ranks(self.process.pid, self.workdir)
         if self.read_fd is not None:
             os.close(self.read_fd)
             self.read_fd = None
@@ -291,6 +323,7 @@ class Spec:
     dt: float | None = None
     options: Mapping[str, Any] | None = None
     label: str | None = None
+    ranks: int | None = None
 
 
 def run_all(specs: Mapping[Hashable, Spec], parallel: int | None = None, display: Any = None,
@@ -312,7 +345,12 @@ def run_all(specs: Mapping[Hashable, Spec], parallel: int | None = None, display
         while queue or running:
             while queue and len(running) < parallel:
                 key, spec = queue.pop(0)
-                running[key] = Job(spec.model, spec.backend, spec.dt, spec.options, spec.label, live)
+                try:
+                    running[key] = Job(spec.model, spec.backend, spec.dt, spec.options, spec.label, live, spec.ranks)
+                except UnsupportedError as exc:  # e.g. ranks the backend cannot serve: refused, nothing started
+                    if on_done is not None:
+                        on_done(key, exc, 0.0)
+                    continue
                 display.started(running[key])
             wait(list(running.values()), 0.2)
             for key, job in list(running.items()):
@@ -352,21 +390,60 @@ class _Notices:
     finished = update
 
 
+def _stop_ranks(session: int, workdir: str) -> None:
+    """Kill whatever is left of an ``mpiexec`` run: its session (mpiexec and its proxy) and every rank
+    that wrote its process id into ``workdir`` (``mpiexec`` starts each rank in a session of its own;
+    it stops them itself when one dies, this makes sure nothing outlives the run)."""
+    try:
+        os.killpg(session, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        names = os.listdir(workdir)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith("pid."):
+            continue
+        with open(os.path.join(workdir, name)) as handle:
+            pid = int(handle.read().strip() or 0)
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if b"bridge.backends.worker" in handle.read():  # still that rank, not a reused pid
+                    os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+
 def simulate(model: Model, backend: str = "reference", dt: float | None = None,
-             options: dict[str, Any] | None = None, display: Any = None) -> Result:
+             options: dict[str, Any] | None = None, display: Any = None, ranks: int | None = None) -> Result:
     """Run ``model`` on ``backend`` in a fresh subprocess and return the :class:`Result`.
 
     ``dt`` (ms) overrides the model's time step; ``options`` are backend-specific settings
-    (README, "Backends"); ``display`` shows progress (:mod:`bridge.progress_display`).  Bad input
-    raises :class:`~bridge.errors.ModelError` before anything runs; Ctrl-C stops the worker."""
+    (README, "Backends"); ``display`` shows progress (:mod:`bridge.progress_display`); ``ranks``
+    (default: the model's ``simulation.ranks``) runs it on that many MPI ranks (NEURON; a NEST built
+    with MPI), each simulating its share of the cells, the result merged here.  Bad input raises
+    :class:`~bridge.errors.ModelError` before anything runs; Ctrl-C stops the worker."""
     from .registry import check_backend_names
 
     check_backend_names([backend])
     outcome: list[Result | BridgeError] = []
-    run_all({backend: Spec(model, backend, dt, options)}, 1, display, lambda key, out, seconds: outcome.append(out))
+    run_all({backend: Spec(model, backend, dt, options, ranks=ranks)}, 1, display, lambda key, out, seconds: outcome.append(out))
     if isinstance(outcome[0], BridgeError):
         raise outcome[0]
     return outcome[0]
 
 
 __all__ = ["simulate", "run_all", "Spec", "Job", "stop_all", "check_dt", "job_for"]
+
+
+def _rank_error(workdir: str) -> dict | None:
+    """The error a rank of an MPI run reported (the lowest rank's), or None."""
+    for name in sorted(os.listdir(workdir)):
+        if name.startswith("error."):
+            try:
+                with open(os.path.join(workdir, name), encoding="utf-8") as handle:
+                    return json.loads(handle.read())
+            except (OSError, ValueError):
+                continue
+    return None

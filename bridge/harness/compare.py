@@ -131,9 +131,13 @@ START_ORDER = ("brian2", REFERENCE, "neuron", "nest")
 
 def run_backends(models: dict[str, Model], dt: float | None = None, jobs: int | None = None,
                  progress: Callable[[str], None] | None = None, options: dict | None = None,
-                 on_result: Callable[[str, Result], None] | None = None, reuse_reference: bool = True
-                 ) -> tuple[dict[str, Result], dict[str, str], dict[str, str]]:
-    """Run ``models[backend]`` on each backend, at most ``jobs`` subprocesses at a time.
+                 on_result: Callable[[str, Result], None] | None = None, reuse_reference: bool = True,
+                 ranks: int | None = None) -> tuple[dict[str, Result], dict[str, str], dict[str, str]]:
+    """Run ``models[backend]`` on each backend, at most ``jobs`` runs at a time.
+
+    ``ranks`` (default: each model's ``simulation.ranks``) MPI ranks for every backend but the
+    reference, which always runs in one process; a backend that cannot use them is reported as
+    refusing the model.
 
     ``on_result(backend, result)`` is called as each run finishes, while the others still run.  With
     ``reuse_reference`` a cached reference result of the same run is used instead of running it
@@ -182,7 +186,8 @@ def run_backends(models: dict[str, Model], dt: float | None = None, jobs: int | 
                 reference_cache.store(models[name], outcome, dt, options.get(name))
             accept(name, outcome)
 
-    run_all({name: Spec(models[name], name, dt, options.get(name)) for name in queue}, jobs,
+    run_all({name: Spec(models[name], name, dt, options.get(name), ranks=1 if name == REFERENCE else ranks)
+             for name in queue}, jobs,
             progress if hasattr(progress, "update") else None, arrived)
     return {name: results[name] for name in models if name in results}, unsupported, failed
 
@@ -283,15 +288,16 @@ def judge(model: Model, reference: Result, other: Result, backend: str, against:
 def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | None = None,
             overrides: Iterable[str] = (), pairwise: bool = False, dt: float | None = None,
             progress: Callable[[str], None] | None = None, options: dict | None = None,
-            reference: Result | None = None, reuse_reference: bool = True, require: Sequence[str] = ()
-            ) -> Comparison:
+            reference: Result | None = None, reuse_reference: bool = True, require: Sequence[str] = (),
+            ranks: int | None = None) -> Comparison:
     """Run a model on ``backends`` (default: all known) and compare each with the reference
     (and every pair when ``pairwise``).  ``overrides`` may be ``backend:path=value`` to perturb
     one backend only.  ``dt`` (ms) overrides the model's time step (see :mod:`bridge.model.timestep`).
     Backends in ``require`` are run too and must be compared (else the verdict is not ``AGREE``).
     A ``reference`` result already computed for the same model and dt is reused; so is a cached one
-    unless ``reuse_reference`` is False.  An unknown backend name, option or a bad ``dt`` is a
-    :class:`ModelError` before anything runs."""
+    unless ``reuse_reference`` is False.  ``ranks``: MPI ranks of every backend but the reference (see
+    :func:`run_backends`).  An unknown backend name, option or a bad ``dt`` is a :class:`ModelError`
+    before anything runs."""
     check_backend_names(backends or (), "backends", "compare()")
     check_backend_names(require, "require", "compare()")
     options, dt = checked_backend_options(options), check_dt(dt)
@@ -325,7 +331,7 @@ def compare(path_or_model: str | os.PathLike | Model, backends: Sequence[str] | 
                     judged[other] = judge(base, arrived[REFERENCE], arrived[other], other)
 
     results, unsupported, failed = run_backends(models, progress=progress, options=options,
-                                                on_result=on_result, reuse_reference=reuse_reference)
+                                                on_result=on_result, reuse_reference=reuse_reference, ranks=ranks)
     if reference is not None:
         results = {REFERENCE: reference, **results}
     checks = [check for name in results for check in judged.get(name, [])]

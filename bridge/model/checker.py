@@ -12,8 +12,7 @@ from ..errors import ModelError
 from ..limits import Budget
 from ..units import to_internal
 
-GRID_EPS = 1e-6
-"""Relative slack when testing that a time lies on the dt grid."""
+from .drawing import GRID_EPS  # relative slack when testing that a time lies on the dt grid
 
 
 class Checker:

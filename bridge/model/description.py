@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .drawing import Connector, PoissonDraw
 from .reactions import ReactionNetwork
 
 from ..timegrid import grid_times
@@ -25,12 +26,14 @@ def steps(time_ms: float, dt_ms: float) -> int:
 
 @dataclass
 class Simulation:
-    """Simulation settings: ``duration`` and ``dt`` in ms, ``seed`` for random inputs."""
+    """Simulation settings: ``duration`` and ``dt`` in ms, ``seed`` for random inputs, ``threads``
+    per process (NEST) and MPI ``ranks`` (NEURON, NEST built with MPI)."""
 
     duration: float
     dt: float
     seed: int = 0
     threads: int = 1
+    ranks: int = 1
 
     @property
     def n_steps(self) -> int:
@@ -52,23 +55,44 @@ class Population:
 
 @dataclass
 class Stimulus:
-    """A current stimulus (``target`` set) or a spike source (``trains`` set, times in ms on the grid)."""
+    """A current stimulus (``target`` set) or a spike source of ``size`` trains (times in ms on the
+    grid): ``explicit`` trains as written in the model, or Poisson trains drawn on demand by ``poisson``
+    (per block of trains, see :mod:`bridge.model.drawing`)."""
 
     name: str
     type: str
     parameters: dict[str, float]
     target: str | None = None
-    indices: list[int] | None = None
+    indices: list[int] | range | None = None
     size: int = 0
-    trains: list[np.ndarray] = field(default_factory=list)
+    explicit: list[np.ndarray] | None = None
+    poisson: PoissonDraw | None = None
+    _drawn: list[np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @property
     def stimulus_type(self) -> StimulusType:
         return STIMULI[self.type]
 
+    @property
+    def trains(self) -> list[np.ndarray]:
+        """Every train (drawn on first use and kept; a worker that needs only some uses :meth:`trains_of`)."""
+        if self._drawn is None:
+            self._drawn = self.trains_of(None)
+        return self._drawn
+
+    def trains_of(self, indices: np.ndarray | None) -> list[np.ndarray]:
+        """The trains ``indices`` (sorted; None: all), drawing only the blocks that hold them."""
+        if self.poisson is not None:
+            return self.poisson.trains(indices)
+        trains = self.explicit or []
+        return list(trains) if indices is None else [trains[i] for i in np.asarray(indices).tolist()]
+
     def release_trains(self) -> None:
-        """Drop the spike trains (``size`` stays): for a backend worker once its simulator holds a copy."""
-        self.trains = []
+        """Drop the drawn trains (``size`` stays): for a backend worker once its simulator holds a copy."""
+        self._drawn = []
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_drawn": None}  # drawn trains never travel: the worker draws them
 
 
 @dataclass
@@ -86,23 +110,34 @@ class Synapse:
 class Projection:
     """Connections from ``source`` (population or spike source) to ``target`` population.
 
-    ``pairs`` is an ``(n, 2)`` integer array of (source index, target index); ``weight`` is in the
-    target's weight unit (pA or nS; negative = inhibitory), ``delay`` in ms (a multiple of dt).
-    ``receptor`` is the target's port an event synapse acts on (``excitatory``/``inhibitory`` by the
-    weight's sign unless the model names one; empty for continuous synapses).
+    ``connector`` draws the connections per block of targets (:mod:`bridge.model.drawing`);
+    :attr:`pairs` is all of them as an ``(n, 2)`` integer array of (source index, target index).
+    ``weight`` is in the target's weight unit (pA or nS; negative = inhibitory), ``delay`` in ms (a
+    multiple of dt).  ``receptor`` is the target's port an event synapse acts on
+    (``excitatory``/``inhibitory`` by the weight's sign unless the model names one; empty for
+    continuous synapses).
     """
 
     name: str
     source: str
     target: str
     rule: str
-    pairs: np.ndarray
+    connector: Connector
     synapse: Synapse
     weight: float
     delay: float
     receptor: str = ""
     #: factor the model's ``scale`` multiplied the written weight by (see :mod:`bridge.model.scaling`)
     weight_factor: float = 1.0
+    _drawn: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def pairs(self) -> np.ndarray:
+        """Every connection (drawn on first use and kept; a worker that simulates some targets uses
+        ``connector.blocks(targets)``)."""
+        if self._drawn is None:
+            self._drawn = self.connector.pairs()
+        return self._drawn
 
     def jump(self, target_type: NeuronType) -> tuple[str, float]:
         """(receptor state of ``target_type``, factor of the weight) of this event projection: a
@@ -111,9 +146,12 @@ class Projection:
         return target_type.receptors[self.receptor], sign
 
     def release_pairs(self) -> None:
-        """Drop the connection pairs (empty ``(0, 2)`` array): for a backend worker once its simulator
-        holds a copy."""
-        self.pairs = self.pairs[:0].copy()
+        """Drop the drawn connection pairs (:attr:`pairs` is then empty): for a backend worker once its
+        simulator holds a copy."""
+        self._drawn = np.empty((0, 2), dtype=np.int32)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_drawn": None}  # drawn pairs never travel: the worker draws them
 
 
 @dataclass
@@ -129,7 +167,7 @@ class Recording:
     population: str
     variables: list[str]
     spikes: bool
-    indices: list[int]
+    indices: list[int] | range
     interval: float
     projection: str | None = None
     start: float = 0.0

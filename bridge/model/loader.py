@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import zlib
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -20,10 +19,10 @@ from ..documents import load_yaml, read_document
 from ..errors import ModelError
 from ..limits import (BYTES_PER_CELL, BYTES_PER_CONNECTION, BYTES_PER_DC_STEP, BYTES_PER_INPUT_SPIKE, BYTES_PER_SAMPLE,
                       BYTES_PER_STEP_VALUE, BYTES_PER_THREAD, MAX_THREADS)
-from ..timegrid import grid_times
 from .checker import GRID_EPS, Checker
 from .description import (Model, Population, Projection, Recording, Simulation, Stimulus,
                           Synapse, steps)
+from .drawing import Connector, PoissonDraw, round_up_to_grid
 from .network_loader import network_recording, parse_network
 from .scaling import read_scale, scaled_probability, scaled_size
 from .types import ModelType, all_types, resolve_types
@@ -185,7 +184,7 @@ def _check_depth(document: Any, check: Checker) -> None:
 
 
 def _simulation(spec: Mapping[str, Any], check: Checker) -> Simulation:
-    check.keys(spec, {"duration", "dt", "seed", "threads"}, "simulation")
+    check.keys(spec, {"duration", "dt", "seed", "threads", "ranks"}, "simulation")
     if "duration" not in spec:
         raise check.fail("missing 'duration'", "simulation.duration", "a time such as '1000 ms'")
     duration = check.quantity(spec["duration"], "ms", "simulation.duration")
@@ -202,9 +201,10 @@ def _simulation(spec: Mapping[str, Any], check: Checker) -> Simulation:
         raise check.fail(f"{threads} threads are more than bridge allows", "simulation.threads",
                          f"an integer from 1 to {MAX_THREADS} (NEST allocates about 1 MiB per thread)")
     check.budget.add("threads", threads, BYTES_PER_THREAD, "simulation.threads", f"{threads} threads")
+    ranks = check.integer(spec.get("ranks", 1), "simulation.ranks", minimum=1)
     check.seed = seed
     check.duration = duration
-    return Simulation(duration=duration, dt=dt, seed=seed, threads=threads)
+    return Simulation(duration=duration, dt=dt, seed=seed, threads=threads, ranks=ranks)
 
 
 def _kind(kinds: Mapping[str, ModelType], family: type, name: Any, path: str, check: Checker) -> Any:
@@ -258,8 +258,9 @@ def _stimulus(name: str, spec: Mapping[str, Any], populations: Mapping[str, Popu
         stimulus.indices = _indices(spec.get("indices"), populations[target].size, f"{path}.indices", check)
         return stimulus
     if type_name == "spike_times":
-        stimulus.trains = _explicit_trains(spec.get("times"), dt, f"{path}.times", check)
-        count = sum(len(train) for train in stimulus.trains)
+        stimulus.explicit = _explicit_trains(spec.get("times"), dt, f"{path}.times", check)
+        stimulus.size = len(stimulus.explicit)
+        count = sum(len(train) for train in stimulus.explicit)
         check.budget.add("input_spikes", count, BYTES_PER_INPUT_SPIKE, f"{path}.times", f"{count} input spikes")
     else:
         size = check.integer(spec.get("size", 1), f"{path}.size", minimum=1)
@@ -270,8 +271,8 @@ def _stimulus(name: str, spec: Mapping[str, Any], populations: Mapping[str, Popu
         check.budget.add("input_spikes", expected, BYTES_PER_INPUT_SPIKE, f"{path}.rate",
                          f"{size} train{'s' if size != 1 else ''} at {parameters['rate']:g} Hz for {max(0.0, stop - parameters['start']):g} ms "
                          f"draw about {expected:.3g} input spikes")
-        stimulus.trains = poisson_trains(name, size, parameters["rate"], parameters["start"], stop, dt, seed)
-    stimulus.size = len(stimulus.trains)
+        stimulus.poisson = PoissonDraw(name, size, parameters["rate"], parameters["start"], stop, dt, seed)
+        stimulus.size = size
     return stimulus
 
 
@@ -303,34 +304,17 @@ def _spike_time(value: Any, path: str, check: Checker) -> float:
     raise check.fail(f"{value!r} is not a spike time", path, "a time in ms (a number or a quantity such as '10 ms')")
 
 
-def round_up_to_grid(times_ms: np.ndarray, dt: float) -> np.ndarray:
-    """Round spike times up to the next grid point (a time on the grid stays), never below dt."""
-    k = np.ceil(np.asarray(times_ms) / dt - GRID_EPS)
-    return grid_times(np.maximum(k, 1), dt)
-
-
 def poisson_trains(name: str, size: int, rate_hz: float, start: float, stop: float, dt: float,
                    seed: int) -> list[np.ndarray]:
-    """Draw ``size`` Poisson trains (ms), reproducibly from ``seed`` and the stimulus ``name``."""
-    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
-    rate = rate_hz / 1000.0
-    trains = []
-    for _ in range(size):
-        if rate <= 0 or stop <= start:
-            trains.append(np.empty(0))
-            continue
-        expected = rate * (stop - start)
-        intervals = rng.exponential(1.0 / rate, size=int(expected + 10 * math.sqrt(expected) + 20))
-        times = start + np.cumsum(intervals)
-        times = times[times < stop]
-        times = round_up_to_grid(times, dt)
-        trains.append(times[times <= stop])
-    return trains
+    """``size`` Poisson trains (ms), drawn reproducibly from ``seed`` and the stimulus ``name`` per block
+    of trains (see :mod:`bridge.model.drawing`)."""
+    return PoissonDraw(name, size, rate_hz, start, stop, dt, seed).trains()
 
 
-def _indices(value: Any, size: int, path: str, check: Checker) -> list[int]:
+def _indices(value: Any, size: int, path: str, check: Checker) -> list[int] | range:
+    """Cell indices: ``all`` (or none given) is ``range(size)``, which takes no memory per cell."""
     if value is None or value == "all":
-        return list(range(size))
+        return range(size)
     if not isinstance(value, list) or not all(isinstance(i, int) and 0 <= i < size for i in value):
         raise check.fail(f"{value!r} is not a list of cell indices", path, f"integers in 0..{size - 1}, or 'all'")
     return list(value)
@@ -358,7 +342,8 @@ def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Po
         count = p * sources[source] * target_pop.size
         check.budget.add("connections", count, BYTES_PER_CONNECTION, f"{path}.p",
                          f"p = {p:g} of {sources[source]} x {target_pop.size} makes about {count:.3g} connections")
-        pairs = fixed_probability_pairs(name, sources[source], target_pop.size, p, getattr(check, "seed", 0))
+        connector = Connector(rule, f"projection:{name}", sources[source], target_pop.size,
+                              seed=getattr(check, "seed", 0), p=p)
     else:
         weight_factor = 1.0
         if "p" in spec:
@@ -368,7 +353,7 @@ def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Po
             if isinstance(rule, str) else 0
         check.budget.add("connections", count, BYTES_PER_CONNECTION, f"{path}.rule",
                          f"{rule} from {sources[source]} onto {target_pop.size} cells makes {count:.3g} connections")
-        pairs = _pairs(rule, spec.get("pairs"), sources[source], target_pop.size, path, check)
+        connector = _connector(name, rule, spec.get("pairs"), sources[source], target_pop.size, path, check)
 
     synapse_spec = dict(check.mapping(spec.get("synapse", {"type": "static"}), f"{path}.synapse"))
     synapse_name = synapse_spec.pop("type", "static")
@@ -416,7 +401,7 @@ def _projection(name: str, spec: Mapping[str, Any], populations: Mapping[str, Po
                              f"{kind.matches_target_tau} equal to {port} (the three-state PSC decays with it)")
     if kind.pulse:
         check.on_grid(parameters[kind.pulse[1]], dt, f"{path}.synapse.{kind.pulse[1]}")
-    return Projection(name=name, source=source, target=target, rule=rule, pairs=pairs,
+    return Projection(name=name, source=source, target=target, rule=rule, connector=connector,
                       synapse=Synapse(type=synapse_name, parameters=parameters, initial=initial, synapse_type=kind),
                       weight=weight, delay=delay, receptor=receptor, weight_factor=weight_factor)
 
@@ -440,15 +425,16 @@ def _receptor(spec: Mapping[str, Any], weight: float, target: NeuronType, path: 
     return port
 
 
-def _pairs(rule: Any, given: Any, n_source: int, n_target: int, path: str, check: Checker) -> np.ndarray:
+def _connector(name: str, rule: Any, given: Any, n_source: int, n_target: int, path: str,
+               check: Checker) -> Connector:
+    """The :class:`Connector` of a deterministic rule (one_to_one, all_to_all, list), checked."""
     if rule == "one_to_one":
         if n_source != n_target:
             raise check.fail(f"one_to_one between sizes {n_source} and {n_target}", f"{path}.rule",
                              "source and target of equal size")
-        return np.column_stack([np.arange(n_source), np.arange(n_source)])
+        return Connector(rule, f"projection:{name}", n_source, n_target)
     if rule == "all_to_all":
-        s, t = np.meshgrid(np.arange(n_source), np.arange(n_target), indexing="ij")
-        return np.column_stack([s.ravel(), t.ravel()])
+        return Connector(rule, f"projection:{name}", n_source, n_target)
     if rule == "list":
         ok = isinstance(given, list) and all(
             isinstance(p, list) and len(p) == 2 and all(isinstance(i, int) for i in p)
@@ -456,37 +442,18 @@ def _pairs(rule: Any, given: Any, n_source: int, n_target: int, path: str, check
         if not ok or not given:
             raise check.fail(f"{given!r} is not a list of [source, target] index pairs", f"{path}.pairs",
                              f"pairs with source in 0..{n_source - 1} and target in 0..{n_target - 1}")
-        return np.array(given, dtype=int)
+        return Connector(rule, f"projection:{name}", n_source, n_target, given=np.array(given, dtype=np.int64))
     raise check.fail(f"unknown connection rule {rule!r}", f"{path}.rule",
                      "one_to_one, all_to_all, fixed_probability or list")
 
 
 def fixed_probability_pairs(name: str, n_source: int, n_target: int, p: float, seed: int) -> np.ndarray:
     """Each (source, target) pair connected independently with probability ``p``, drawn reproducibly
-    from ``seed`` and the projection ``name``; autapses (i -> i within one population) are allowed,
-    as in NEST's ``pairwise_bernoulli`` and Brian2's ``connect(p=...)`` defaults.
-
-    Vectorised Bernoulli process over the ``n_source * n_target`` pair indices: the gaps between
-    connected indices are geometric, so memory and time are proportional to the number of pairs
-    drawn.  Pairs come sorted by source, then target; int32 when the indices fit."""
-    total = n_source * n_target
-    if p >= 1:
-        linear = np.arange(total, dtype=np.int64)
-    else:
-        rng = np.random.default_rng([seed, zlib.crc32(f"projection:{name}".encode())])
-        chunks, last = [], -1
-        while last < total - 1:
-            expected = p * (total - 1 - last)
-            gaps = rng.geometric(p, size=int(expected + 6 * math.sqrt(expected) + 100))
-            linear = last + np.cumsum(gaps)
-            last = int(linear[-1])
-            chunks.append(linear[linear < total])
-        linear = np.concatenate(chunks)
-    dtype = np.int32 if max(n_source, n_target) < 2**31 else np.int64
-    pairs = np.empty((len(linear), 2), dtype=dtype)
-    np.floor_divide(linear, n_target, out=pairs[:, 0], casting="unsafe")
-    np.remainder(linear, n_target, out=pairs[:, 1], casting="unsafe")
-    return pairs
+    from ``seed`` and the projection ``name`` per block of targets (:mod:`bridge.model.drawing`);
+    autapses (i -> i within one population) are allowed, as in NEST's ``pairwise_bernoulli`` and
+    Brian2's ``connect(p=...)`` defaults.  Pairs come sorted by target, then source; int32 when the
+    indices fit."""
+    return Connector("fixed_probability", f"projection:{name}", n_source, n_target, seed=seed, p=p).pairs()
 
 
 def _any_recording(name: str, spec: Mapping[str, Any], populations: Mapping[str, Population],
@@ -515,7 +482,7 @@ def _recording(name: str, spec: Mapping[str, Any], populations: Mapping[str, Pop
         if not kind.continuous:
             raise check.fail(f"{kind.name} synapses have no continuous state to sample", f"{path}.projection",
                              "a projection with a continuous synapse such as nmda_kinetic")
-        known, owner_type, size = [s.name for s in kind.states], kind.name, len(projections[projection].pairs)
+        known, owner_type, size = [s.name for s in kind.states], kind.name, projections[projection].connector.count()
         population = projections[projection].target
         spikes = False
     else:

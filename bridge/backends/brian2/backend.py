@@ -37,6 +37,10 @@ class Brian2Backend(Backend):
 
         return f"brian2 {brian2.__version__}"
 
+    def ranks_problem(self, ranks: int) -> str | None:
+        return None if ranks == 1 else ("Brian2 runs a network in one process: its distributed options "
+                                        "(multiple threads, GPU devices) are not MPI")
+
     def check(self, model: Model) -> None:
         if model.network is not None:  # reaction networks: see .reactions
             from . import reactions

@@ -429,7 +429,7 @@ class Brian2Network:
                 variables = [gen.syn(v) for v in recording.variables]
             else:
                 owner, variables = self.groups[recording.population], list(recording.variables)
-            recorder.states = b2.StateMonitor(owner, variables, record=recording.indices,
+            recorder.states = b2.StateMonitor(owner, variables, record=list(recording.indices),
                                               clock=self._clock(recording.interval), when="start",
                                               name=f"rec_{recording.name}")
         if recording.spikes and recording.population not in self.shared_spikes:

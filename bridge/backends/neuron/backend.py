@@ -9,8 +9,17 @@ from ...progress import reporter
 from ...result import Result
 from ..base import Backend, ModelType
 from ..options import TOLERANCE, Option
+from ..mpi import find_mpi_library, launched_ranks
+from ..partition import Partition
+from ..parts import RankPart, merge
 from .network import SECTION_MODELS, CellOptions, MechanismPlan, NeuronSimulation, is_section
 from .nmodl import MOD_DIR
+
+
+#: shortest projection delay (in steps) on several MPI ranks: NEURON refuses psolve when the minimum NetCon
+#: delay is one step (measured, NEURON 9.0.2: "mindelay is 0 (or less than dt for fixed step method)" at
+#: 2 dt, runs at 3 dt), and bridge's NetCons onto point neurons are one step shorter than the delay
+MIN_RANK_DELAY_STEPS = 3
 
 
 class NeuronBackend(Backend):
@@ -70,32 +79,88 @@ class NeuronBackend(Backend):
             raise UnsupportedError(self.name, "cvode with point neurons (their exact per-step update is not a "
                                    "CVODE right-hand side; use the fixed step)")
 
-    def run(self, model: Model) -> Result:
-        from . import build
+    def ranks_problem(self, ranks: int) -> str | None:
+        if ranks > 1 and find_mpi_library() is None:
+            return ("NEURON loads an MPI library at run time and none was found (install MPICH: pip install mpich, "
+                    "part of bridge's [mpi] and [test] extras; or set MPI_LIB_NRN_PATH)")
+        return None
 
+    def run(self, model: Model) -> Result:
         if model.network is not None:
             return self._run_network(model)
+        return merge(model, [self.run_part(model)], self.name)
+
+    def run_part(self, model: Model) -> RankPart:
+        """Simulate the cells of this process's rank (all of them outside ``mpiexec``); see
+        :mod:`bridge.backends.partition` and, for the order of simultaneous events, :mod:`.gids`."""
+        from . import build
+
         started = time.perf_counter()
+        partition = self._partition()
+        if partition.ranks > 1 and model.network is not None:
+            raise UnsupportedError(self.name, "a reaction network on several MPI ranks (it is one compartment)")
+        if partition.ranks > 1 and self.cvode:
+            raise UnsupportedError(self.name, "cvode on several MPI ranks (bridge runs the fixed step across ranks)")
+        if partition.ranks > 1:
+            short = [p for p in model.projections.values() if p.delay < MIN_RANK_DELAY_STEPS * model.simulation.dt * (1 - 1e-9)]
+            if short:
+                raise UnsupportedError(self.name, f"projection {short[0].name} with delay {short[0].delay:g} ms on "
+                                       f"{partition.ranks} MPI ranks (ranks exchange spikes once per minimum NetCon "
+                                       "delay, which NEURON wants above one step, and bridge's NetCons deliver one "
+                                       f"step early: delays of at least {MIN_RANK_DELAY_STEPS} dt = "
+                                       f"{MIN_RANK_DELAY_STEPS * model.simulation.dt:g} ms)")
         reporter().phase("generating code")
         plan = MechanismPlan.for_model(model, bool(self.cvode))
         sources = [MOD_DIR / f"{m.name}.mod" if m.committed else build.generated_source("nrnmod", m.name, m.text)
                    for m in plan.all()]
-        built = build.load_mechanisms(sources)  # only what the model uses (compiling phase: build.build)
+        built = self._load(build, sources, partition)  # only what the model uses (compiling phase: build.build)
         reporter().phase("building the network")
         simulation = NeuronSimulation(model, CellOptions(
-            bool(self.cvode), int(self.secondorder), self.n_sub, self.cvode_atol, self.cvode_rtol, self.located_dv), plan)
+            bool(self.cvode), int(self.secondorder), self.n_sub, self.cvode_atol, self.cvode_rtol, self.located_dv),
+            plan, partition)
         simulation._initialise()  # finitialize, weights, scheduled inputs: setup, not simulation
         ready = time.perf_counter()
         simulation.advance()
         stepped = time.perf_counter()
         reporter().phase("collecting results")
-        result = simulation.collect()  # result handling: not simulation (the native scripts time psolve only)
-        result.metadata.update(setup_s=ready - started, simulate_s=stepped - ready,
-                               collect_s=time.perf_counter() - stepped, compile_s=built.seconds,
-                               compiled=built.compiled, backend_version=self.version(), cvode=bool(self.cvode),
-                               secondorder=int(self.secondorder),
-                               library=", ".join(str(path) for path in built.libraries))
-        return result
+        part = simulation.collect()  # result handling: not simulation (the native scripts time psolve only)
+        part.metadata.update(setup_s=ready - started, simulate_s=stepped - ready,
+                             collect_s=time.perf_counter() - stepped, compile_s=built.seconds,
+                             compiled=built.compiled, backend_version=self.version(), cvode=bool(self.cvode),
+                             secondorder=int(self.secondorder),
+                             library=", ".join(str(path) for path in built.libraries))
+        return part
+
+    @staticmethod
+    def _partition() -> Partition:
+        """This process's rank: MPI initialised through NEURON when started by ``mpiexec`` on several
+        ranks (:mod:`bridge.backends.mpi`), which fails clearly when NEURON cannot load the library."""
+        ranks = launched_ranks()
+        if ranks == 1:
+            return Partition()
+        from neuron import h
+
+        h.nrnmpi_init()
+        pc = h.ParallelContext()
+        if int(pc.nhost()) != ranks:
+            library = find_mpi_library()
+            raise UnsupportedError("neuron", f"NEURON could not load the MPI library {library or '(none found)'} "
+                                   f"(MPI_LIB_NRN_PATH): it ran as {int(pc.nhost())} of {ranks} ranks")
+        return Partition(int(pc.id()), ranks)
+
+    @staticmethod
+    def _load(build, sources, partition: Partition):
+        """Compile (once, on rank 0 while the others wait) and load the mechanisms."""
+        if partition.ranks == 1:
+            return build.load_mechanisms(sources)
+        from neuron import h
+
+        pc = h.ParallelContext()
+        if partition.rank == 0:  # a failure here ends rank 0, and mpiexec the others
+            for source in sorted(set(sources)):
+                build.build(source.parent, [source])
+        pc.barrier()
+        return build.load_mechanisms(sources)
 
     def _run_network(self, model: Model) -> Result:
         from . import reactions

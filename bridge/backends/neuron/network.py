@@ -14,16 +14,16 @@ from ...catalog.base import NeuronType
 from ...model import Model, Population, Projection, Recording
 from ...errors import UnsupportedError
 from ...progress import reporter
-from ...result import Result, Signal, split_spikes
 from ...timegrid import to_grid
+from ..partition import Partition
+from ..parts import PartSignal, RankPart
+from .gids import GidMap
 from .nmodl import (DC_PORT, Mechanism, SynapseTable, continuous_synapse, is_point_neuron, model_table,
                     point_neuron, ports)
 
 
 #: NEURON time-stamps a spike raised in the step ending at t with t + DETECTION_LAG_STEPS*dt (measured: t)
 DETECTION_LAG_STEPS = 0
-#: gids of spike-source trains start here (cells get gids 0, 1, ... in order of first use)
-SOURCE_GID_BASE = 1_000_000_000
 #: NEURON's own models a type may declare as ``native: neuron``: a single-compartment section with ``pas``
 SECTION_MODELS = ("pas",)
 AREA_UM2 = 100.0  # membrane area of a passive cell: C [pF] = cm [uF/cm2] * 1e-6 cm2 * 1e6
@@ -78,18 +78,23 @@ class CellOptions:
 
 @dataclass
 class CellGroup:
-    """The NEURON objects of one population."""
+    """The NEURON objects of the cells ``owned`` (indices) of one population on this rank."""
 
     population: Population
-    cells: list[Any]  # point processes (point neurons) or sections (passive)
+    owned: range
+    cells: list[Any]  # point processes (point neurons) or sections (passive), one per owned cell
     sectioned: bool
     keep: list[Any] = field(default_factory=list)  # objects that must stay alive
+
+    def cell(self, index: int):
+        """The NEURON object of cell ``index`` (which this rank owns)."""
+        return self.cells[index - self.owned.start]
 
     def pointer(self, index: int, variable: str):
         """Pointer to ``variable`` (catalog name) of cell ``index``."""
         if self.sectioned:
-            return self.cells[index](0.5)._ref_v
-        return getattr(self.cells[index], f"_ref_{variable}")
+            return self.cell(index)(0.5)._ref_v
+        return getattr(self.cell(index), f"_ref_{variable}")
 
 @dataclass
 class MechanismPlan:
@@ -122,104 +127,102 @@ def is_section(kind: NeuronType) -> bool:
 
 
 class NeuronSimulation:
-    """One model instantiated in NEURON."""
+    """One model instantiated in NEURON: on one rank of ``partition``, the cells it owns, the
+    connections onto them and the spike sources they receive (all of them for a single process)."""
 
-    def __init__(self, model: Model, options: CellOptions, plan: MechanismPlan):
+    def __init__(self, model: Model, options: CellOptions, plan: MechanismPlan, partition: Partition = Partition()):
         from neuron import h
 
         self.h = h
         self.model = model
         self.options = options
         self.plan = plan
+        self.partition = partition
         self.dt = model.simulation.dt
         self.keep: list[Any] = []
         # spiking cells get gids: a connection is then a gid_connect (about 1.5 us) instead of a NetCon
         # on the cell's ``spiked`` pointer (about 110 us each, measured in NEURON 9.0.2)
         self.pc = h.ParallelContext()
         self.pc.gid_clear()
-        self.gids: dict[tuple[str, int], int] = {}
+        self.gid_map = GidMap.for_model(model)
+        horizon = model.simulation.duration + max((p.delay for p in model.projections.values()), default=0.0)
+        problem = self.gid_map.resolution_problem(horizon)
+        if problem:
+            raise UnsupportedError("neuron", problem)
         h.dt = self.dt
         h.secondorder = int(options.secondorder)
         self.host = h.Section(name="bridge_host")
-        self.groups = {name: self._population(pop) for name, pop in model.populations.items()}
+        owned = partition.owned(model)
+        self.groups = {name: self._population(pop, owned[name]) for name, pop in model.populations.items()}
         self._create_cells()
-        self.source_gids: dict[str, int] = {}  # first gid of each spike source
-        first = SOURCE_GID_BASE
-        for name, stimulus in model.spike_sources().items():
-            self.source_gids[name], first = first, first + len(stimulus.trains)
-        # before the connections: the temporary arrays over all input spikes are freed before the NetCons
-        # exist, so they do not add to the peak memory
-        self._play_sources()
         # every connection's NetCon, kept alive by a hoc List (a Python list costs a ~100 B wrapper per
         # NetCon more), in creation order; weight_plan: (number of consecutive NetCons, their non-zero
         # weight-vector entries), written after finitialize (which zeroes all but weight[0])
         self.netcons = h.List()
         self.weight_plan: list[tuple[int, list[tuple[int, float]]]] = []
-        self.synapses: dict[str, list[Any]] = {}  # continuous synapse point processes per projection
+        self.synapses: dict[str, dict[int, Any]] = {}  # continuous synapses per projection: connection -> point process
+        # before the connections: the temporary arrays over all input spikes are freed before the NetCons
+        # exist, so they do not add to the peak memory
+        self._play_sources()
         for projection in model.projections.values():
             self._projection(projection)
         self.spike_records = self._record_spikes()
         self.samples = self._record_signals()
 
     # ------------------------------------------------------------------ cells
-    def _population(self, population: Population) -> CellGroup:
+    def _population(self, population: Population, owned: range) -> CellGroup:
         """The cells of a passive population; a point-neuron population's are made by _create_cells."""
         if is_section(population.neuron_type):
-            return self._passive(population)
-        return CellGroup(population, [None] * population.size, sectioned=False)
+            return self._passive(population, owned)
+        return CellGroup(population, owned, [None] * len(owned), sectioned=False)
 
     def _create_cells(self) -> None:
-        """Create the point-neuron cells, each cell that needs a gid immediately followed by its
-        threshold detector, in the order the cells get their gids (see :meth:`_spike_order`); then
-        the other cells.  A NetCon on a cell's ``spiked`` pointer costs time proportional to the
-        number of cells of its mechanism created after that cell (NEURON 9.0.2, measured: ~25 us
-        for the newest of 4000 cells, ~790 us for the oldest; 1.56 s for 4000 detectors made after all
-        the cells, 0.03 s with cells and detectors interleaved).  The detectors are made in the same
-        order as before (that order decides which of two spikes in one step is delivered first); the
-        creation order of the cells themselves changes no number (each cell's update is its own)."""
-        def create(group: CellGroup, index: int) -> None:
+        """Create this rank's point-neuron cells in gid order, each cell that needs a gid immediately
+        followed by its threshold detector: a NetCon on a cell's ``spiked`` pointer costs time
+        proportional to the number of cells of its mechanism created after that cell (NEURON 9.0.2,
+        measured: ~25 us for the newest of 4000 cells, ~790 us for the oldest; 1.56 s for 4000
+        detectors made after all the cells, 0.03 s with cells and detectors interleaved)."""
+        needs_gid = self._populations_with_gids()
+        for name, group in self.groups.items():
+            if group.sectioned:
+                continue
             population = group.population
-            cell = getattr(self.h, self.plan.neurons[population.type].name)(self.host(0.5))
-            for name, value in population.parameters.items():
-                setattr(cell, name, value)
-            cell.n_sub = substeps(population, self.dt, self.options.n_sub)
-            if self.options.located_dv is not None and hasattr(cell, "located_dv"):
-                cell.located_dv = float(self.options.located_dv)
-            group.cells[index] = cell
+            mechanism = getattr(self.h, self.plan.neurons[population.type].name)
+            n_sub = substeps(population, self.dt, self.options.n_sub)
+            for k, index in enumerate(group.owned):
+                cell = mechanism(self.host(0.5))
+                for key, value in population.parameters.items():
+                    setattr(cell, key, value)
+                cell.n_sub = n_sub
+                if self.options.located_dv is not None and hasattr(cell, "located_dv"):
+                    cell.located_dv = float(self.options.located_dv)
+                group.cells[k] = cell
+                if name in needs_gid:
+                    self._register(name, index)
 
-        for population, index in self._spike_order():
-            group = self.groups[population]
-            if not group.sectioned and group.cells[index] is None:
-                create(group, index)
-            self._gid(population, index)
-        for group in self.groups.values():
-            if not group.sectioned:
-                for index, cell in enumerate(group.cells):
-                    if cell is None:
-                        create(group, index)
+    def _populations_with_gids(self) -> set[str]:
+        """Spiking populations whose cells need gids: sources of projections, or spikes recorded."""
+        names = {p.source for p in self.model.projections.values() if p.source in self.groups}
+        names |= {r.population for r in self.model.recordings.values() if r.spikes}
+        return {name for name in names if self._spiking(name)}
 
-    def _spike_order(self) -> list[tuple[str, int]]:
-        """(population, index) of the cells that get gids, in order of first use: connection sources
-        projection by projection (each in order of first appearance in its pairs), then the cells of
-        populations whose spikes are recorded."""
-        order: dict[tuple[str, int], None] = {}
-        for projection in self.model.projections.values():
-            if projection.source in self.groups and self._spiking(projection.source) and len(projection.pairs):
-                unique, first = np.unique(projection.pairs[:, 0], return_index=True)
-                order.update(((projection.source, index), None)
-                             for index in unique[np.argsort(first, kind="stable")].tolist())
-        for r in self.model.recordings.values():
-            if r.spikes and r.population in self.groups:
-                order.update(((r.population, index), None) for index in range(len(self.groups[r.population].cells)))
-        return list(order)
+    def _register(self, population: str, index: int) -> None:
+        """Give cell ``index`` (owned here) its gid, with a threshold-0.5 detector on its one-step
+        ``spiked`` flag."""
+        gid = int(self.gid_map.of(population, [index])[0])
+        self.pc.set_gid2node(gid, self.pc.id())
+        detector = self.h.NetCon(self.groups[population].cell(index)._ref_spiked, None, sec=self.host)
+        detector.threshold = 0.5
+        self.pc.cell(gid, detector)
+        self.keep.append(detector)
 
-    def _passive(self, population: Population) -> CellGroup:
+    def _passive(self, population: Population, owned: range) -> CellGroup:
         """Single-compartment sections with ``pas``; the parameters C_m, g_L, E_L, I_e by their names
         in the type's ``native: neuron`` mapping."""
         mapping = population.neuron_type.native["neuron"]
         h, p = self.h, {mapping.name_of(k): v for k, v in population.parameters.items()}
-        group = CellGroup(population, [], sectioned=True)
-        for i in range(population.size):
+        group = CellGroup(population, owned, [], sectioned=True)
+        for i in owned:
             sec = h.Section(name=f"{population.name}[{i}]")
             sec.nseg, sec.L = 1, float(np.sqrt(AREA_UM2 / np.pi))
             sec.diam = sec.L
@@ -238,21 +241,40 @@ class NeuronSimulation:
         clamp.delay, clamp.dur, clamp.amp = start, min(stop, NEVER) - start, amplitude_pa / PA_PER_NA
         return clamp
 
+    def _targets(self, population: str) -> np.ndarray:
+        """The cell indices of ``population`` this rank owns (int64)."""
+        owned = self.groups[population].owned
+        return np.arange(owned.start, owned.stop, dtype=np.int64)
+
     # ------------------------------------------------------------------ connections
     def _play_sources(self) -> None:
-        """One PatternStim firing every spike source's input gid at its spike times (set up before
-        ``finitialize``, which starts it)."""
-        sources = self.model.spike_sources()
-        if not sources:
+        """One PatternStim firing the input gids of the spike-source trains this rank's cells receive
+        at their spike times (set up before ``finitialize``, which starts it); only those trains are
+        drawn (:meth:`~bridge.model.Stimulus.trains_of`)."""
+        needed: dict[str, set[int] | None] = {}
+        for projection in self.model.projections.values():
+            if projection.source in self.model.spike_sources():
+                targets = self._targets(projection.target)
+                if len(targets):
+                    sources = projection.connector.sources_onto(targets)
+                    known = needed.get(projection.source, set())
+                    needed[projection.source] = None if sources is None or known is None else known | set(sources.tolist())
+        if not needed:
             return
         # fired one step early, their NetCons one step longer: psolve refuses NetCons of delay < dt
         # from input gids, and the early-delivery NetCons of a delay = dt projection have delay 0
-        trains = [np.asarray(train, dtype=float) for s in sources.values() for train in s.trains]
-        train_gids = np.array([self.source_gids[name] + i for name, s in sources.items()
-                               for i in range(len(s.trains))], dtype=np.int64)
-        lengths = np.array([len(train) for train in trains], dtype=np.int64)
-        times = np.concatenate(trains) if trains else np.empty(0)
-        del trains
+        chunks, gids, lengths = [], [], []
+        for name, indices in needed.items():
+            stimulus = self.model.stimuli[name]
+            wanted = np.arange(stimulus.size) if indices is None else np.array(sorted(indices), dtype=np.int64)
+            trains = stimulus.trains_of(wanted)
+            chunks += [np.asarray(train, dtype=float) for train in trains]
+            gids.append(self.gid_map.of(name, wanted))
+            lengths += [len(train) for train in trains]
+            del trains
+        train_gids, lengths = np.concatenate(gids), np.array(lengths, dtype=np.int64)
+        times = np.concatenate(chunks) if chunks else np.empty(0)
+        del chunks
         times -= self.dt
         np.maximum(times, 0.0, out=times)
         order = np.argsort(times, kind="stable")
@@ -273,39 +295,19 @@ class NeuronSimulation:
         group = self.groups[population]
         return not group.sectioned and group.population.neuron_type.threshold is not None
 
-    def _gid(self, population: str, index: int) -> int:
-        """The gid of a spiking point-neuron cell, registered on first use with a threshold-0.5
-        detector on its one-step ``spiked`` flag."""
-        key = (population, index)
-        gid = self.gids.get(key)
-        if gid is None:
-            gid = self.gids[key] = len(self.gids)
-            self.pc.set_gid2node(gid, self.pc.id())
-            detector = self.h.NetCon(self.groups[population].cells[index]._ref_spiked, None, sec=self.host)
-            detector.threshold = 0.5
-            self.pc.cell(gid, detector)
-            self.keep.append(detector)
-        return gid
-
     def _source_gids(self, source: str, indices: np.ndarray) -> tuple[np.ndarray, float] | None:
         """(gid of each presynaptic element ``indices`` of ``source``, delay correction in ms to add), or
-        None when ``source`` emits no spikes.  Cells get their gids here in order of first use."""
-        if source in self.source_gids:
-            return indices.astype(np.int64) + self.source_gids[source], self.dt  # fired one step early
+        None when ``source`` emits no spikes."""
+        if source in self.model.stimuli:
+            return self.gid_map.of(source, indices), self.dt  # fired one step early
         if not self._spiking(source):
             return None
-        unique, first = np.unique(indices, return_index=True)
-        for index in unique[np.argsort(first, kind="stable")].tolist():
-            self._gid(source, index)
-        lookup = np.full(len(self.groups[source].cells), -1, dtype=np.int64)
-        for index in unique.tolist():
-            lookup[index] = self.gids[(source, index)]
-        return lookup[indices], -DETECTION_LAG_STEPS * self.dt
+        return self.gid_map.of(source, indices), -DETECTION_LAG_STEPS * self.dt
 
     def _connection_delay(self, source: str, delay: float, correction: float) -> float:
         """NetCon delay (ms) for ``delay`` after the source's recorded spike time."""
         corrected = delay + correction
-        if source in self.source_gids:
+        if source in self.model.stimuli:
             return corrected
         if corrected < -1e-12:
             raise UnsupportedError("neuron", f"delay {delay} ms too short for NEURON spike detection")
@@ -324,26 +326,30 @@ class NeuronSimulation:
         if projection.synapse.synapse_type.continuous:
             self._continuous(projection, target)
             return
-        pairs = projection.pairs
-        if len(pairs) == 0:
+        if projection.source not in self.model.stimuli and not self._spiking(projection.source):
             return
-        sources = self._source_gids(projection.source, pairs[:, 0])
-        if sources is None:
-            return
-        gids, correction = sources
         early = self.dt  # buffered targets: deliver one step early
+        correction = self.dt if projection.source in self.model.stimuli else -DETECTION_LAG_STEPS * self.dt
         delay = self._connection_delay(projection.source, projection.delay - early, correction)
+        tie = self.gid_map.tie_step
+        count = 0
         # the per-connection loop, inlined (about 1.5 us per connection; method calls per connection
         # cost as much again): gid_connect, delay, keep; the weights follow after finitialize
-        connect, keep, cells = self.pc.gid_connect, self.netcons.append, target.cells
-        targets = pairs[:, 1]
-        for start in range(0, len(pairs), PAIR_CHUNK):
-            stop = start + PAIR_CHUNK
-            for gid, index in zip(gids[start:stop].tolist(), targets[start:stop].tolist()):
-                nc = connect(gid, cells[index])
-                nc.delay = delay
-                keep(nc)
-        self._plan(len(pairs), self._weights(projection, delay))
+        connect, keep = self.pc.gid_connect, self.netcons.append
+        for pairs in projection.connector.blocks(self._targets(projection.target)):
+            gids = self.gid_map.of(projection.source, pairs[:, 0])
+            delays = gids * tie + delay  # events of one step arrive in gid order (see .gids)
+            for start in range(0, len(pairs), PAIR_CHUNK):
+                stop = start + PAIR_CHUNK
+                for gid, index, d in zip(gids[start:stop].tolist(), pairs[start:stop, 1].tolist(),
+                                         delays[start:stop].tolist()):
+                    nc = connect(gid, target.cell(index))
+                    nc.delay = d
+                    keep(nc)
+            count += len(pairs)
+            del pairs, gids, delays
+        if count:
+            self._plan(count, self._weights(projection, delay))
 
     def _weights(self, projection: Projection, nc_delay: float) -> list[float]:
         """NetCon weight vector: weight, port, synapse code, synapse parameters and state, tlast, first."""
@@ -360,38 +366,53 @@ class NeuronSimulation:
         return [weight, port, self.plan.table.code(synapse)] + fields + [nc_delay, 1.0]
 
     def _continuous(self, projection: Projection, target: CellGroup) -> None:
+        """One synapse point process per connection onto this rank's cells; connection indices are
+        those of the whole projection (drawn in full when its state is recorded, which only small
+        models do)."""
         mechanism = getattr(self.h, self.plan.synapses[projection.synapse.type].name)
-        self.synapses[projection.name] = synapses = []
-        pairs = projection.pairs
+        self.synapses[projection.name] = synapses = {}
+        targets = self._targets(projection.target)
+        if any(r.projection == projection.name for r in self.model.recordings.values()):
+            every = projection.connector.pairs()
+            index = np.flatnonzero(np.isin(every[:, 1], targets))
+            pairs = every[index]
+        else:
+            pairs = projection.connector.pairs(targets)
+            index = np.arange(len(pairs))
         sources = self._source_gids(projection.source, pairs[:, 0]) if len(pairs) else None
         delay = self._connection_delay(projection.source, projection.delay, sources[1]) if sources else 0.0
-        for k, tgt in enumerate(pairs[:, 1].tolist()):
-            synapse = mechanism(target.cells[tgt](0.5))
+        for k, (connection, tgt) in enumerate(zip(index.tolist(), pairs[:, 1].tolist())):
+            synapse = mechanism(target.cell(tgt)(0.5))
             for name, value in projection.synapse.parameters.items():
                 setattr(synapse, name, value)
             synapse.weight = projection.weight
-            synapses.append(synapse)
-            if sources is not None:
+            synapses[connection] = synapse
+            if sources is not None:  # each connection its own synapse: no order to fix, no offsets
                 nc = self.pc.gid_connect(int(sources[0][k]), synapse)
                 nc.delay = delay
                 self.netcons.append(nc)
                 self._plan(1, [1.0])
 
     # ------------------------------------------------------------------ recording
-    def _record_spikes(self) -> dict[str, tuple[Any, Any, np.ndarray]]:
-        """Per recorded population: one (times, gids) pair of Vectors shared by all its cells and the
-        cells' gids (split per cell in :meth:`_result`)."""
+    def _record_spikes(self) -> dict[str, tuple[Any, Any]]:
+        """Per recorded population: one (times, gids) pair of Vectors shared by this rank's cells."""
         records = {}
         for r in self.model.recordings.values():
             if not r.spikes or r.population in records:
                 continue
             times, ids = self.h.Vector(), self.h.Vector()
-            gids = np.array([self._gid(r.population, index) for index in range(len(self.groups[r.population].cells))],
-                            dtype=np.int64)
-            for gid in gids.tolist():
+            for gid in self.gid_map.of(r.population, self._targets(r.population)).tolist():
                 self.pc.spike_record(gid, times, ids)
-            records[r.population] = (times, ids, gids)
+            records[r.population] = (times, ids)
         return records
+
+    def _local(self, recording: Recording) -> list[int]:
+        """The distinct cells (or connections) of ``recording`` that this rank simulates, in order."""
+        if recording.projection:
+            mine = self.synapses[recording.projection]
+            return [i for i in dict.fromkeys(recording.indices) if i in mine]
+        owned = self.groups[recording.population].owned
+        return [i for i in dict.fromkeys(recording.indices) if i in owned]
 
     def _pointer(self, recording: Recording, index: int, variable: str):
         """Pointer to a recorded variable of a cell, or of a continuous synapse (connection ``index``)."""
@@ -399,16 +420,17 @@ class NeuronSimulation:
             return getattr(self.synapses[recording.projection][index], f"_ref_{variable}")
         return self.groups[recording.population].pointer(index, variable)
 
-    def _record_signals(self) -> dict[tuple[str, str], list[Any]]:
+    def _record_signals(self) -> dict[tuple[str, str], tuple[list[int], list[Any]]]:
         samples = {}
         for r in self.model.recordings.values():
             if not r.variables:  # spikes only: no sample times (at the default interval dt, a long run has
                 continue         # more than NEURON's Vector takes from NumPy: it crashed with SIGSEGV)
             times = self.h.Vector(self.model.sample_times(r))
             self.keep.append(times)
+            cells = self._local(r)
             for variable in r.variables:
                 vectors = []
-                for index in r.indices:
+                for index in cells:
                     vec = self.h.Vector()
                     pointer = self._pointer(r, index, variable)
                     if self.options.cvode:  # at the sample times (CVODE interpolates)
@@ -416,7 +438,7 @@ class NeuronSimulation:
                     else:  # every step from t = 0, subsampled in _collect
                         vec.record(pointer, sec=self.host)
                     vectors.append(vec)
-                samples[(r.name, variable)] = vectors
+                samples[(r.name, variable)] = (cells, vectors)
         return samples
 
     # ------------------------------------------------------------------ running
@@ -432,6 +454,8 @@ class NeuronSimulation:
             h.cvode_active(1)
             h.CVode().atol(CELL_TOLERANCE if self.options.cvode_atol is None else float(self.options.cvode_atol))
             h.CVode().rtol(CELL_TOLERANCE if self.options.cvode_rtol is None else float(self.options.cvode_rtol))
+        # the spike exchange between ranks is set up by finitialize for the minimum delay set here
+        self.min_delay = self.pc.set_maxstep(10)
         h.finitialize()
         for group in self.groups.values():
             self._set_initial(group)
@@ -457,17 +481,19 @@ class NeuronSimulation:
                 setattr(cell, name, value)
 
     def _schedule_inputs(self) -> None:
-        """Spike-source events and DC changes of point neurons (one step early), IClamps of sections."""
+        """DC changes of this rank's point neurons (one step early), IClamps of its sections."""
         for stimulus in self.model.current_stimuli().values():
             group = self.groups[stimulus.target]
             p = stimulus.parameters
             for index in stimulus.indices:
-                if group.sectioned:
-                    self.keep.append(self._iclamp(group.cells[index], p["start"], p["stop"], p["amplitude"]))
+                if index not in group.owned:
                     continue
-                self._dc_change(group.cells[index], p["start"], p["amplitude"])
+                if group.sectioned:
+                    self.keep.append(self._iclamp(group.cell(index), p["start"], p["stop"], p["amplitude"]))
+                    continue
+                self._dc_change(group.cell(index), p["start"], p["amplitude"])
                 if np.isfinite(p["stop"]):
-                    self._dc_change(group.cells[index], p["stop"], -p["amplitude"])
+                    self._dc_change(group.cell(index), p["stop"], -p["amplitude"])
 
     def _dc_change(self, cell, at: float, amount: float) -> None:
         """Change the DC input of a point neuron by ``amount`` pA for the steps from ``at`` ms on."""
@@ -493,9 +519,10 @@ class NeuronSimulation:
         else:
             # the fixed-step loop in C (ParallelContext.psolve): a Python loop of fadvance() calls cost
             # ~15 us per step, 12x the whole simulation of a two-cell model; results are bit-identical
-            # psolve refuses a minimum delay of NetCons from spike-source gids of one step or less
+            # psolve refuses a minimum delay of NetCons from spike-source gids of one step or less;
+            # on MPI ranks delays are >= 2 dt (checked before) and every rank takes the same pieces
             n_steps = self.model.simulation.n_steps
-            if self.pc.set_maxstep(10) > 1.5 * self.dt:
+            if self.min_delay > 1.5 * self.dt or self.partition.ranks > 1:
                 for done, _ in report.stops(n_steps * self.dt, self.dt):
                     self.pc.psolve(n_steps * self.dt if done == n_steps else (done + 0.5) * self.dt)
             fadvance = h.fadvance
@@ -508,10 +535,18 @@ class NeuronSimulation:
             if int(round(h.t / self.dt)) != n_steps:
                 raise RuntimeError(f"NEURON stopped at t = {h.t} ms instead of {n_steps * self.dt} ms")
 
-    def collect(self) -> Result:
-        """The result of the finished run."""
+    def collect(self) -> RankPart:
+        """This rank's part of the result of the finished run."""
         self._check_lost_spikes()
-        return self._result()
+        part = RankPart(rank=self.partition.rank, ranks=self.partition.ranks,
+                        metadata={"dt_ms": self.dt, "duration_ms": self.model.simulation.duration})
+        for r in self.model.recordings.values():
+            self._collect(part, r)
+        lag = DETECTION_LAG_STEPS * self.dt
+        for population, (times, ids) in self.spike_records.items():
+            part.spikes[population] = (to_grid(as_array(times) - lag, self.dt),
+                                       as_array(ids).astype(np.int64) - self.gid_map.first[population])
+        return part
 
     def _check_lost_spikes(self) -> None:
         """Refuse a result in which a cell fired in two consecutive steps (the NetCon watching the
@@ -525,27 +560,13 @@ class NeuronSimulation:
                                    "spike of the same cell; NEURON's threshold detection cannot report them "
                                    "(use a smaller dt or a refractory period >= dt)")
 
-    def _result(self) -> Result:
-        result = Result(model=self.model.name, backend="neuron",
-                        metadata={"dt_ms": self.dt, "duration_ms": self.model.simulation.duration})
-        for r in self.model.recordings.values():
-            self._collect(result, r)
-        lag = DETECTION_LAG_STEPS * self.dt
-        for population, (times, ids, gids) in self.spike_records.items():
-            cell_of = np.zeros(int(gids.max()) + 1 if len(gids) else 0, dtype=np.int64)
-            cell_of[gids] = np.arange(len(gids))
-            result.spike_trains[population] = split_spikes(
-                to_grid(as_array(times) - lag, self.dt), cell_of[as_array(ids).astype(np.int64)],
-                len(gids))
-        return result
-
     def _subsample(self, values: np.ndarray, times: np.ndarray) -> np.ndarray:
         """Values at the sample ``times`` (ms) from a per-step recording starting at t = 0."""
         if self.options.cvode:
             return values[: len(times)]
         return values[np.rint(times / self.dt).astype(int)]
 
-    def _collect(self, result: Result, recording: Recording) -> None:
+    def _collect(self, part: RankPart, recording: Recording) -> None:
         if recording.projection:
             kind = self.model.projections[recording.projection].synapse.synapse_type
         else:
@@ -553,7 +574,7 @@ class NeuronSimulation:
         times = self.model.sample_times(recording)
         for variable in recording.variables:
             unit = next(s.unit for s in kind.states if s.name == variable)
-            columns = [self._subsample(as_array(v), times) for v in self.samples[(recording.name, variable)]]
-            result.signals[(recording.owner, variable)] = Signal(
-                times, np.column_stack(columns) if columns else np.empty((len(times), 0)), unit,
-                list(recording.indices))
+            cells, vectors = self.samples[(recording.name, variable)]
+            columns = [self._subsample(as_array(v), times) for v in vectors]
+            part.signals[(recording.owner, variable)] = PartSignal(
+                times, np.column_stack(columns) if columns else np.empty((len(times), 0)), unit, cells)

@@ -44,6 +44,9 @@ class ReferenceBackend(Backend):
 
         return f"bridge {__version__} (scipy {scipy.__version__})"
 
+    def ranks_problem(self, ranks: int) -> str | None:
+        return None if ranks == 1 else "the reference solver runs in one process; it has no MPI"
+
     def run(self, model: Model) -> Result:
         if model.network is not None:
             from .reactions import NetworkSolverOptions, run_network

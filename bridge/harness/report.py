@@ -155,7 +155,7 @@ def plot(comparison: Comparison, directory: str | os.PathLike) -> list[str]:
             bottom.axvline(c.worst_time, color="r", lw=0.8, ls=":")
         cell = reference.signals[key].indices[0] if reference and key in reference.signals else 0
         top.set_title(f"{comparison.model.name}: {key[0]}.{key[1]} (cell {cell})")
-        names.append(_save(fig, directory, safe_name(key[0], key[1], suffix=".png"), names))
+        names.append(save_figure(fig, directory, safe_name(key[0], key[1], suffix=".png"), names))
     populations = list(dict.fromkeys(p for r in results.values() for p in r.spike_trains))
     for population in populations:
         fig, ax = plt.subplots(figsize=(9, 1.2 + 0.5 * len(results)))
@@ -169,11 +169,11 @@ def plot(comparison: Comparison, directory: str | os.PathLike) -> list[str]:
         ax.set_yticks(range(len(results)), list(results))
         ax.set_xlabel("time (ms)")
         ax.set_title(f"{comparison.model.name}: {population} spikes")
-        names.append(_save(fig, directory, safe_name(population, "spikes", suffix=".png"), names))
+        names.append(save_figure(fig, directory, safe_name(population, "spikes", suffix=".png"), names))
     return names
 
 
-def _save(fig, directory: str | os.PathLike, name: str, taken: list[str]) -> str:
+def save_figure(fig, directory: str | os.PathLike, name: str, taken: list[str]) -> str:
     """Save ``fig`` as ``name`` in ``directory`` (atomically; ``name-2.png`` ... if taken already)."""
     from ..plotting import plt
 

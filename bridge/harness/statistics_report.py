@@ -27,7 +27,9 @@ import os
 
 import numpy as np
 
+from ..outputs import atomic_file, inside, safe_name
 from .ensemble import AGREE, DISAGREE, NOT_ENOUGH, StatisticalComparison
+from .report import save_figure
 from .statistics import statistic_names
 
 SCHEMA_VERSION = 1
@@ -111,10 +113,8 @@ def write(comparison: StatisticalComparison, directory: str | os.PathLike) -> li
     """Write ``report.json`` and the plots into ``directory`` (created); return the file names."""
     os.makedirs(directory, exist_ok=True)
     plots = plot(comparison, directory)
-    path = os.path.join(directory, "report.json")
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+    with atomic_file(inside(directory, "report.json"), "w", encoding="utf-8") as handle:
         json.dump(to_json(comparison, plots), handle, indent=2, default=_plain)
-    os.replace(path + ".tmp", path)
     return ["report.json"] + plots
 
 
@@ -141,7 +141,7 @@ def plot(comparison: StatisticalComparison, directory: str | os.PathLike) -> lis
         _spectra(axes[1, 0], comparison, backends, colour, population)
         _raster(axes[1, 1], comparison, backends, colour, population)
         fig.suptitle(f"{comparison.model.name}: {population} ({len(comparison.seeds)} seeds per backend)")
-        names.append(_save(fig, directory, f"{population}.statistics.png"))
+        names.append(save_figure(fig, directory, safe_name(population, "statistics", suffix=".png"), names))
     names.append(_verdicts(comparison, directory))
     return names
 
@@ -217,16 +217,7 @@ def _verdicts(comparison, directory) -> str:
     ax.set_yticks(range(len(rows)), [f"{r.backend} {r.population}.{r.statistic}" for r in rows], fontsize=7)
     ax.set_xlabel("difference of seed means / limit (inside ±1: agree)")
     ax.set_title(f"{comparison.model.name}: {comparison.verdict}")
-    return _save(fig, directory, "verdicts.png")
-
-
-def _save(fig, directory, name: str) -> str:
-    from ..plotting import plt
-
-    fig.tight_layout()
-    fig.savefig(os.path.join(directory, name), dpi=90)
-    plt.close(fig)
-    return name
+    return save_figure(fig, directory, "verdicts.png", [])
 
 
 __all__ = ["table", "to_json", "write", "spread"]

@@ -505,9 +505,10 @@ def regenerate(manifest: str, check: bool = False) -> list[str]:
         if current != text:
             stale.append(output)
             if not check:
-                with open(target + ".tmp", "w", encoding="utf-8") as handle:
+                from ..outputs import atomic_file
+
+                with atomic_file(target, "w", encoding="utf-8") as handle:
                     handle.write(text)
-                os.replace(target + ".tmp", target)
     return stale
 
 

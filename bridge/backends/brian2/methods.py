@@ -3,6 +3,8 @@ otherwise; ``located`` threshold types get bridge's own Runge–Kutta in sub-ste
 (:func:`.codegen.located_state_update`)."""
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from ... import cache_entries
@@ -29,13 +31,14 @@ class CachedMethod:
         self.__name__ = name
 
     def key(self, equations: Any, variables: dict[str, Any] | None) -> str:
-        import brian2
-
+        """Hash of the equations, the kinds of the variables they name, and what produced the solution:
+        Brian2's and SymPy's versions and the source of this backend (a cache that outlives an
+        upgrade must not hand an older solution to newer code)."""
         variables = variables or {}
         names = sorted((set(equations.identifiers) | set(equations.names)) & set(variables))
         kinds = [(n, type(variables[n]).__name__, getattr(variables[n], "constant", None),
                   getattr(variables[n], "scalar", None)) for n in names]
-        return content_hash(self.name, str(equations), repr(kinds), brian2.__version__)
+        return content_hash(self.name, str(equations), repr(kinds), _producer())
 
     def __call__(self, equations: Any, variables: dict[str, Any] | None = None,
                  method_options: dict[str, Any] | None = None) -> str:
@@ -50,6 +53,16 @@ class CachedMethod:
         code = StateUpdateMethod.stateupdaters[self.name](equations, variables, method_options)
         cache_entries.store(path, code.encode("utf-8"))
         return code
+
+
+@lru_cache(maxsize=1)
+def _producer() -> str:
+    """Brian2's and SymPy's versions and a hash of this package's sources."""
+    import brian2
+    import sympy
+
+    sources = sorted(Path(__file__).parent.glob("*.py"))
+    return f"brian2 {brian2.__version__} sympy {sympy.__version__} " + content_hash(*(p.read_bytes() for p in sources))
 
 
 class GeneratedCode:

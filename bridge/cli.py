@@ -454,10 +454,7 @@ def _compare(args) -> int:
     finally:
         display.close()
     print(table(comparison))
-    if args.report:
-        with _saving(args.report, "--report"):
-            files = write(comparison, args.report)
-        print(f"report: {os.path.join(args.report, files[0])} (+ {len(files) - 1} plots)")
+    _write_report(comparison, args.report, write)
     return comparison.exit_code
 
 
@@ -488,11 +485,16 @@ def _compare_statistics(args, backends: list[str] | None, required: list[str], o
     finally:
         display.close()
     print(table(comparison))
-    if args.report:
-        with _saving(args.report, "--report"):
-            files = write(comparison, args.report)
-        print(f"report: {os.path.join(args.report, files[0])} (+ {len(files) - 1} plots)")
+    _write_report(comparison, args.report, write)
     return comparison.exit_code
+
+
+def _write_report(comparison, directory: str | None, write) -> None:
+    """Write ``comparison``'s report into ``directory`` (if given) with ``write`` and say where."""
+    if directory:
+        with _saving(directory, "--report"):
+            files = write(comparison, directory)
+        print(f"report: {os.path.join(directory, files[0])} (+ {len(files) - 1} plots)")
 
 
 def _check_ranks(ranks: int | None) -> None:

@@ -18,7 +18,6 @@ of the NEURON version and every compiled ``.mod`` file (name and text).  An entr
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ...cache import cache_dir, content_hash
+from ...cache_entries import sha256_of
 from ...progress import notice, reporter
 
 MANIFEST = "manifest.json"
@@ -90,14 +90,6 @@ def nrnivmodl() -> str:
     return found
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def entry_problem(entry: Path) -> str | None:
     """Why the cache entry ``entry`` is unusable, or None when it is valid."""
     try:
@@ -109,7 +101,7 @@ def entry_problem(entry: Path) -> str | None:
         return f"missing library {library}"
     if library.stat().st_size != manifest["size"]:
         return f"library {library} has {library.stat().st_size} bytes, expected {manifest['size']}"
-    if _sha256(library) != manifest["sha256"]:
+    if sha256_of(library) != manifest["sha256"]:
         return f"library {library} does not match its recorded SHA-256"
     return None
 
@@ -147,7 +139,7 @@ def _compile_into(workdir: Path, sources: list[Path]) -> None:
     library = libraries[0]
     (workdir / "nrnivmodl.log").write_text(process.stdout, encoding="utf-8")
     manifest = {"library": str(library.relative_to(workdir)), "size": library.stat().st_size,
-                "sha256": _sha256(library), "neuron": neuron_version(), "sources": [p.name for p in sources]}
+                "sha256": sha256_of(library), "neuron": neuron_version(), "sources": [p.name for p in sources]}
     (workdir / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
 
 

@@ -2,7 +2,10 @@
 runs the backend in its own worker process).  Prints one ``BRIDGE {json}`` line with the backend's
 timings and the peak RSS of the worker (its own, as reported in the result) and of this process.
 
-    python benchmarks/bridge_run.py BACKEND tsodyks | ei N
+    python benchmarks/bridge_run.py BACKEND tsodyks | ei N [RANKS]
+
+With RANKS the worker runs on that many MPI ranks; the record then also has the peak memory of each
+rank and their sum.  The parent's peak is read before it counts the synapses (which draws them).
 """
 from __future__ import annotations
 
@@ -27,9 +30,11 @@ def main() -> int:
         from ei_network import document
 
         model = bridge.from_dict(document(int(sys.argv[3])), f"ei_network_{sys.argv[3]}")
+    ranks = int(sys.argv[4]) if model_name == "ei" and len(sys.argv) > 4 else 1
     loaded = time.perf_counter()
-    result = bridge.simulate(model, backend)
+    result = bridge.simulate(model, backend, ranks=ranks)
     finished = time.perf_counter()
+    parent_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     spikes = sum(len(t) for trains in result.spike_trains.values() for t in trains)
     synapses = sum(len(p.pairs) for p in model.projections.values())
     meta = result.metadata
@@ -40,7 +45,8 @@ def main() -> int:
               # (compilers included, on a cold run) is kept as descendants_maxrss_mib
               "maxrss_mib": meta.get("maxrss_mib"),
               "descendants_maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0,
-              "parent_maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+              "parent_maxrss_mib": parent_peak, "ranks": ranks,
+              "maxrss_mib_per_rank": meta.get("maxrss_mib_per_rank"), "maxrss_mib_total": meta.get("maxrss_mib_total")}
     print("BRIDGE " + json.dumps(record), flush=True)
     return 0
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import bridge
-from bridge.errors import UnsupportedError
+from bridge.errors import ModelError, UnsupportedError
 
 from analytic import tsodyks2_efficacies, tsodyks3_efficacies
 from conftest import TM_PARAMETERS
@@ -251,9 +251,9 @@ def test_method_override_is_refused_for_located_types():
 
 
 # ------------------------------------------------------------------ refusals
-def test_unknown_target_is_refused():
+def test_unknown_target_is_invalid_input():
     model = load_model("tsodyks_depression")
-    with pytest.raises(UnsupportedError, match="unsupported on brian2: target 'opencl'"):
+    with pytest.raises(ModelError, match="brian2.target: 'opencl' is not one of the choices"):
         bridge.simulate(model, backend="brian2", options={"target": "opencl"})
 
 

@@ -150,7 +150,7 @@ def _nested(depth: int) -> dict:
     (bytes(range(256)) * 4, "is not UTF-8 text"),
     (b"", "the file does not hold a mapping"),
     (b"- 1\n- 2\n", "the file does not hold a mapping"),
-    (b"name: x\n\tpopulations: {}\n", "YAML error"),
+    (b"name: x\n\tpopulations: {}\n", "YAML syntax error"),
     (b"include: [.]\n" + MODEL.read_bytes(), "include[0]: '.' is not a file"),
 ])
 def test_unreadable_files_are_one_line_input_errors(tmp_path, content, fragment):

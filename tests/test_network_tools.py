@@ -388,7 +388,7 @@ def test_sweep_over_pulse_counts(tmp_path):
     files = write(result, str(tmp_path / "out"))
     assert {"sweep.csv", "sweep.md", "sweep.png", "runs/index.json"} <= set(files)
     assert (tmp_path / "out" / "sweep.csv").read_text().splitlines()[0].startswith("protocol.pulses,X at onset")
-    with pytest.raises(ModelError, match="already holds a sweep.csv"):
+    with pytest.raises(ModelError, match="already holds files"):
         write(result, str(tmp_path / "out"))
 
 

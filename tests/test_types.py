@@ -204,7 +204,7 @@ def test_receptor_ports_by_name_and_by_sign():
                 "stimuli": {"src": {"type": "spike_times", "times": [1.0]}},
                 "projections": {"p": {"source": "src", "target": "msn", "weight": "1 nS"}},
                 "recordings": {"v": {"population": "msn", "variables": ["V_m"]}}}
-    with pytest.raises(ModelError, match=r"projections\.p\.receptor: no receptor given.*\(expected one of ampa, nmda, gaba\)"):
+    with pytest.raises(ModelError, match=r"projections\.p\.receptor: no receptor given.*\(expected one of ampa, nmda, gaba, gaba2, gaba3\)"):
         bridge.from_dict(document)
     document["projections"]["p"]["receptor"] = "gabba"
     with pytest.raises(ModelError, match=r"projections\.p\.receptor: msn has no receptor 'gabba'"):

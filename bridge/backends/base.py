@@ -69,6 +69,10 @@ class Backend:
         :class:`~bridge.backends.parts.RankPart` (backends whose :meth:`ranks_problem` allows ranks)."""
         raise NotImplementedError(f"{self.name} has no MPI run")
 
+    def end_rank(self) -> None:
+        """On one of several MPI ranks, after its part is written: wait until every rank has written
+        its own (a rank that left earlier made mpiexec end the others before they had)."""
+
     def warnings(self, model: Model) -> list[str]:
         """Cautions about running ``model`` here (e.g. its cost), cheap to compute and without importing
         the simulator: the command line prints them before it starts the run."""

@@ -120,6 +120,7 @@ def _run_rank(backend, model, out_file: str) -> int:
     part.metadata.setdefault("duration_ms", model.simulation.duration)
     part.metadata["maxrss_mib"] = peak_mib()
     part.save(part_path(out_file, part.rank))
+    backend.end_rank()
     return 0
 
 

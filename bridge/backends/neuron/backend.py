@@ -131,6 +131,13 @@ class NeuronBackend(Backend):
                              library=", ".join(str(path) for path in built.libraries))
         return part
 
+    def end_rank(self) -> None:
+        from neuron import h
+
+        pc = h.ParallelContext()
+        pc.barrier()  # every rank has written its part
+        pc.done()     # MPI_Finalize before the process ends
+
     @staticmethod
     def _partition() -> Partition:
         """This process's rank: MPI initialised through NEURON when started by ``mpiexec`` on several

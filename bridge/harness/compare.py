@@ -42,6 +42,33 @@ class Check:
     note: str = ""
 
 
+#: exit code of each verdict, of ``bridge compare`` and ``bridge compare --statistics`` alike
+VERDICT_EXIT = {"AGREE": EXIT_OK, "DISAGREE": EXIT_DISAGREE, "FAILED": EXIT_BACKEND_FAILED,
+                "UNSUPPORTED": EXIT_UNSUPPORTED, "NOTHING COMPARED": EXIT_NOTHING_COMPARED,
+                "NOT ENOUGH DATA": EXIT_NOTHING_COMPARED}
+
+
+def missing_required(required: Sequence[str], compared: Sequence[str], unsupported: dict[str, str],
+                     failed: dict[str, str]) -> dict[str, str]:
+    """Required backends that were not compared: name -> why."""
+    why = {**{b: f"unsupported: {r}" for b, r in unsupported.items()}, **{b: "failed" for b in failed}}
+    return {b: why.get(b, "nothing was compared") for b in required if b not in compared}
+
+
+def verdict_of(disagree: bool, failed: dict, unsupported: dict, missing: dict, compared_any: bool) -> str:
+    """``DISAGREE``, ``FAILED``, ``UNSUPPORTED`` (a required backend refused), ``NOTHING COMPARED`` or
+    ``AGREE``, in that order of precedence (shared by both kinds of comparison)."""
+    if disagree:
+        return "DISAGREE"
+    if failed:
+        return "FAILED"
+    if any(b in unsupported for b in missing):
+        return "UNSUPPORTED"
+    if not compared_any or missing:
+        return "NOTHING COMPARED"
+    return "AGREE"
+
+
 @dataclass
 class Comparison:
     """Everything ``bridge compare`` found for one model.
@@ -69,29 +96,19 @@ class Comparison:
     @property
     def missing(self) -> dict[str, str]:
         """Required backends that were not compared: name -> why."""
-        why = {**{b: f"unsupported: {r}" for b, r in self.unsupported.items()},
-               **{b: "failed" for b in self.failed}}
-        return {b: why.get(b, "nothing was compared") for b in self.required if b not in self.compared}
+        return missing_required(self.required, self.compared, self.unsupported, self.failed)
 
     @property
     def verdict(self) -> str:
         """``AGREE``, ``DISAGREE``, ``FAILED`` (a backend failed), ``UNSUPPORTED`` (a required
         backend refused the model) or ``NOTHING COMPARED``."""
-        if not all(c.passed for c in self.checks) or any(row.get("flag") for row in self.convergence):
-            return "DISAGREE"
-        if self.failed:
-            return "FAILED"
-        if any(b in self.unsupported for b in self.missing):
-            return "UNSUPPORTED"
-        if not self.checks or self.missing:
-            return "NOTHING COMPARED"
-        return "AGREE"
+        disagree = not all(c.passed for c in self.checks) or any(row.get("flag") for row in self.convergence)
+        return verdict_of(disagree, self.failed, self.unsupported, self.missing, bool(self.checks))
 
     @property
     def exit_code(self) -> int:
         """Exit code of ``bridge compare`` for this verdict (see :mod:`bridge.errors`)."""
-        return {"AGREE": EXIT_OK, "DISAGREE": EXIT_DISAGREE, "FAILED": EXIT_BACKEND_FAILED,
-                "UNSUPPORTED": EXIT_UNSUPPORTED, "NOTHING COMPARED": EXIT_NOTHING_COMPARED}[self.verdict]
+        return VERDICT_EXIT[self.verdict]
 
     @property
     def passed(self) -> bool:

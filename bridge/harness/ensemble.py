@@ -42,13 +42,12 @@ import numpy as np
 from ..backends.registry import available_backends, check_backend_names
 from ..backends.runner import Job, stop_all, wait
 from ..interrupts import signal_number
-from ..errors import (EXIT_BACKEND_FAILED, EXIT_DISAGREE, EXIT_NOTHING_COMPARED, EXIT_OK, EXIT_UNSUPPORTED,
-                      BackendFailure, ModelError, UnsupportedError)
+from ..errors import BackendFailure, ModelError, UnsupportedError
 from ..model import Model
 from ..model.checker import Checker
 from ..model.statistics_spec import StatisticsSpec, parse_statistics
 from ..result import Result
-from .compare import REFERENCE, split_overrides
+from .compare import REFERENCE, VERDICT_EXIT, missing_required, split_overrides, verdict_of
 from .statistics import UNITS, PopulationStatistics, measure_run, statistic_names
 from .tolerances import check_tolerances, statistic_tolerance
 
@@ -139,32 +138,23 @@ class StatisticalComparison:
 
     @property
     def missing(self) -> dict[str, str]:
-        why = {**{b: f"unsupported: {r}" for b, r in self.unsupported.items()}, **{b: "failed" for b in self.failed}}
-        return {b: why.get(b, "nothing was compared") for b in self.required if b not in self.compared}
+        return missing_required(self.required, self.compared, self.unsupported, self.failed)
 
     @property
     def verdict(self) -> str:
         """``AGREE``, ``DISAGREE`` (a judged statistic is off), ``FAILED`` (a run failed),
         ``UNSUPPORTED`` (a required backend refused), ``NOT ENOUGH DATA`` (a requested statistic could
         not be judged) or ``NOTHING COMPARED``."""
-        if any(r.verdict == DISAGREE for r in self.rows):
-            return "DISAGREE"
-        if self.failed:
-            return "FAILED"
-        if any(b in self.unsupported for b in self.missing):
-            return "UNSUPPORTED"
-        if not self.judged or self.missing:
-            return "NOTHING COMPARED"
-        if any(r.verdict == NOT_ENOUGH for r in self.rows):
+        verdict = verdict_of(any(r.verdict == DISAGREE for r in self.rows), self.failed, self.unsupported,
+                             self.missing, bool(self.judged))
+        if verdict == "AGREE" and any(r.verdict == NOT_ENOUGH for r in self.rows):
             return "NOT ENOUGH DATA"
-        return "AGREE"
+        return verdict
 
     @property
     def exit_code(self) -> int:
         """0 agree, 1 disagree, 3 unsupported, 4 failed, 5 nothing compared or not enough data."""
-        return {"AGREE": EXIT_OK, "DISAGREE": EXIT_DISAGREE, "FAILED": EXIT_BACKEND_FAILED,
-                "UNSUPPORTED": EXIT_UNSUPPORTED, "NOTHING COMPARED": EXIT_NOTHING_COMPARED,
-                "NOT ENOUGH DATA": EXIT_NOTHING_COMPARED}[self.verdict]
+        return VERDICT_EXIT[self.verdict]
 
     @property
     def passed(self) -> bool:

@@ -566,8 +566,23 @@ def _info(args) -> int:
             if reason:
                 print(f"{'':<43} unsupported {type_name}: {reason}")
     print("Types a model declares run wherever their declaration allows: reference, neuron and brian2 "
-          "generate code from the equations; nest needs a 'native: nest' mapping.")
+          "generate code from the equations; nest needs a 'native: nest' mapping (bridge does not generate NESTML "
+          "models yet).")
+    _info_mpi()
     return EXIT_OK
+
+
+def _info_mpi() -> None:
+    """What runs on several MPI ranks here (`--ranks N`), and which NEST this is."""
+    from .backends.mpi import find_mpi_library, find_mpiexec
+    from .backends.nest.install import detect
+
+    mpiexec, library = find_mpiexec(), find_mpi_library()
+    print(f"MPI: mpiexec {mpiexec or 'not found'}; library for NEURON {library or 'not found'}")
+    print(f"  neuron: --ranks N {'yes' if mpiexec and library else 'no'}")
+    nest = detect()
+    print(f"  nest: {nest.summary()}; --ranks N {'yes' if mpiexec and nest.mpi else 'no'}")
+    print("  reference, brian2: one process (no MPI)")
 
 
 def _catalog(args) -> int:

@@ -165,8 +165,14 @@ def _processes_of(job_dir: str) -> list[int]:
 
 @needs_mpi
 def test_a_rank_that_dies_fails_the_run_with_exit_4_and_leaves_no_process():
+    kill_a_rank("neuron")
+
+
+def kill_a_rank(backend: str) -> None:
+    """Start the E/I network on 2 ranks of ``backend``, SIGKILL rank 1 while it builds or runs: the run
+    fails with exit 4 and says so, and no process or file of it is left."""
     model = ei_model(1000, duration="20000 ms")
-    job = runner.Job(model, "neuron", ranks=2)
+    job = runner.Job(model, backend, ranks=2)
     process, workdir = job.process, job.workdir
     deadline = time.monotonic() + 120
     while len([n for n in os.listdir(workdir) if n.startswith("pid.")]) < 2:
@@ -179,7 +185,7 @@ def test_a_rank_that_dies_fails_the_run_with_exit_4_and_leaves_no_process():
         job.result()
     message = str(failure.value)
     assert failure.value.exit_code == 4
-    assert message.startswith("neuron failed on 2 MPI ranks: an MPI rank was killed by signal 9"), message
+    assert message.startswith(f"{backend} failed on 2 MPI ranks: an MPI rank was killed by signal 9"), message
     time.sleep(0.5)
     assert _processes_of(workdir) == [] and process.poll() is not None
     assert not os.path.exists(workdir)

@@ -1,6 +1,8 @@
 """The NEST backend: runs model types on NEST 3.10's native models, each type naming its NEST model
 in its declaration (``native: nest: {model, parameters, current_scale}``); a type without one is
-refused (NESTML could generate one only with a NEST built from source, see the README).
+refused (bridge does not generate NESTML models yet; NESTML needs a NEST built from source, see the
+README).  With a NEST built from source with MPI (:mod:`.install`) models also run on several MPI
+ranks (:mod:`.network`).
 
 Built-in mapping (catalog type -> NEST model; parameter and state names are NEST's own, the catalog
 uses them, and internal units are NEST's: ms, mV, pA, pF, nS):

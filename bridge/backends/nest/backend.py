@@ -8,6 +8,9 @@ from ...model import Model
 from ...progress import reporter
 from ...result import Result
 from ..base import Backend, ModelType
+from ..mpi import launched_ranks
+from ..parts import RankPart, merge
+from . import install
 from .mapping import NO_NATIVE_MODEL, TUM_MODEL, TUM_TARGETS, import_nest, is_tum_projection, native, quirks
 from .network import NestNetwork
 
@@ -43,20 +46,41 @@ class NestBackend(Backend):
         if problems:
             raise UnsupportedError(self.name, problems[0])
 
+    def ranks_problem(self, ranks: int) -> str | None:
+        if ranks > 1 and not install.detect().mpi:
+            return ("the installed NEST has no MPI: the PyPI wheel has none; scripts/build-nest-mpi builds NEST "
+                    "from source with MPI")
+        return None
+
     def run(self, model: Model) -> Result:
+        return merge(model, [self.run_part(model)], self.name)
+
+    def run_part(self, model: Model) -> RankPart:
+        """Build and simulate the model; on several MPI ranks (``mpiexec`` started this process, NEST
+        built with MPI) this rank's share: NEST places the nodes, bridge connects onto and reports
+        the local ones (see :mod:`.network`)."""
         nest = import_nest()
         started = time.perf_counter()
+        ranks = launched_ranks()
+        if ranks > 1 and int(nest.NumProcesses()) != ranks:
+            raise UnsupportedError(self.name, f"NEST runs as {int(nest.NumProcesses())} of {ranks} MPI ranks "
+                                   f"({install.detect().summary()})")
         reporter().phase("building the network")
-        network = NestNetwork(nest, model, release_model_arrays=self.release_model_arrays)
+        network = NestNetwork(nest, model, rank=int(nest.Rank()) if ranks > 1 else 0, ranks=ranks)
         built = time.perf_counter()
         network.simulate()
         simulated = time.perf_counter()
         reporter().phase("collecting results")
-        result = network.result()
-        result.metadata.update(setup_s=built - started, simulate_s=simulated - built,
-                               backend_version=str(nest.__version__), dt_ms=model.simulation.dt,
-                               duration_ms=model.simulation.duration)
-        return result
+        part = network.part()
+        part.metadata.update(setup_s=built - started, simulate_s=simulated - built,
+                             backend_version=str(nest.__version__), dt_ms=model.simulation.dt,
+                             duration_ms=model.simulation.duration, nest=install.detect().summary())
+        return part
+
+    def end_rank(self) -> None:
+        import nest  # already imported (and MPI initialised) by run_part
+
+        nest.SyncProcesses()  # every rank has written its part; NEST finalises MPI at exit
 
 
 def unsettable_states(model: Model) -> list[str]:

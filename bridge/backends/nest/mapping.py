@@ -35,8 +35,9 @@ TUM_RECEPTOR = 1
 #: NEST models of targets that can run as iaf_tum_2000 (the same dynamics as iaf_psc_exp)
 TUM_TARGETS = frozenset({"iaf_psc_exp", "iaf_tum_2000"})
 #: why a type without a NEST mapping is refused (unless its declaration gives another reason)
-NO_NATIVE_MODEL = ("no NEST model: the type declares no 'native: nest' mapping, and generating one with "
-                   "NESTML needs a NEST built from source with development headers (the PyPI wheel has none)")
+NO_NATIVE_MODEL = ("no NEST model: the type declares no 'native: nest' mapping, and bridge does not generate "
+                   "NESTML models from declarations yet (a NESTML module also needs a NEST built from source "
+                   "with development headers: scripts/build-nest-mpi)")
 
 
 def native(kind: NeuronType | SynapseType | StimulusType) -> NativeModel:
@@ -57,13 +58,17 @@ def quirks(kind: NeuronType) -> NestModelQuirks:
 
 
 def import_nest():
-    """Import NEST without its banner and with only errors logged.
+    """Import NEST (the source-built one when there is one, see :mod:`.install`) without its banner
+    and with only errors logged.
 
     OpenMP threads wait passively unless the user set ``OMP_WAIT_POLICY``: bridge runs backends side
     by side, and spinning threads on shared cores made a 2-thread run 100 times slower here.
     """
+    from .install import activate
+
     os.environ.setdefault("PYNEST_QUIET", "1")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    activate()  # a NEST built from source (MPI, headers) goes first when there is one
     import nest
 
     nest.verbosity = nest.VerbosityLevel.ERROR

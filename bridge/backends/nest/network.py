@@ -1,4 +1,10 @@
-"""One model built in NEST's kernel: nodes, devices, connections and recorders, and its result."""
+"""One model built in NEST's kernel: nodes, devices, connections and recorders, and its result.
+
+On several MPI ranks (a NEST built with MPI) every rank creates every node and device (NEST places
+each node on one virtual process), but sets the spike trains of, connects onto, and reports the
+samples and spikes of its own nodes only, drawing only their connections and trains
+(:mod:`bridge.model.drawing`); its share of the result is a :class:`~..parts.RankPart`.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,8 +14,9 @@ import numpy as np
 
 from ...model import Model, Population, Projection, Recording, Stimulus, steps
 from ...progress import reporter
-from ...result import Result, Signal, split_spikes
+from ...result import Result
 from ...timegrid import grid_times, to_grid
+from ..parts import PartSignal, RankPart, merge
 from .mapping import (CONNECT_CHUNK, TUM_MODEL, TUM_RECEPTOR, dc_edges, is_tum_projection, native, nest_parameters,
                       quirks, tics_per_ms)
 
@@ -21,28 +28,26 @@ class NestNetwork:
     nest: Any
     model: Model
     nodes: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the indices of the nodes of each population and spike source that live on this rank
+    local: dict[str, np.ndarray] = field(default_factory=dict)
+    rank: int = 0
+    ranks: int = 1
     multimeters: dict[str, Any] = field(default_factory=dict)
     spike_recorders: dict[str, Any] = field(default_factory=dict)
     _copies: dict = field(default_factory=dict)  # synapse-model copies made by connect(), by defaults
-    #: free each projection's pairs and each spike source's trains once NEST holds them (the model is
-    #: the worker's private copy): 28 MiB of the 4000-cell benchmark network's peak memory
-    release_model_arrays: bool = False
 
     def __post_init__(self) -> None:
         self._reset_kernel()
         tum_targets = {p.target for p in self.model.projections.values() if is_tum_projection(self.model, p)}
         for name, population in self.model.populations.items():
             self.nodes[name] = self._create_population(population, name in tum_targets)
+            self.local[name] = self._local_indices(self.nodes[name])
         for name, stimulus in self.model.spike_sources().items():
             self.nodes[name] = self._create_spike_source(stimulus)
-            if self.release_model_arrays:
-                stimulus.release_trains()
         for stimulus in self.model.current_stimuli().values():
             self._create_dc(stimulus)
         for projection in self.model.projections.values():
             self._connect_projection(projection)
-            if self.release_model_arrays:
-                projection.release_pairs()
         for recording in self.model.recordings.values():
             self._create_recorders(recording)
 
@@ -71,6 +76,13 @@ class NestNetwork:
         nodes = self.nest.Create(model, population.size, params=params)
         return np.asarray(nodes.tolist(), dtype=int)
 
+    def _local_indices(self, nodes: np.ndarray) -> np.ndarray:
+        """Indices (into ``nodes``, ascending node ids) of the nodes that live on this rank."""
+        if self.ranks == 1:
+            return np.arange(len(nodes), dtype=np.int64)
+        mine = self.nest.GetLocalNodeCollection(self.nest.NodeCollection(nodes.tolist()))
+        return np.searchsorted(nodes, np.asarray(mine.tolist(), dtype=int)).astype(np.int64)
+
     def current_weight(self, population: str) -> float:
         """Factor applied to a current (pA) injected into ``population`` (1/C_m for izhikevich)."""
         pop = self.model.populations[population]
@@ -78,18 +90,26 @@ class NestNetwork:
         return 1.0 / pop.parameters[scale] if scale else 1.0
 
     def _create_spike_source(self, stimulus: Stimulus) -> np.ndarray:
-        """One spike_train_injector per train; times on the grid (ms)."""
-        params = [{"spike_times": to_grid(train, self.dt)} for train in stimulus.trains]
-        nodes = self.nest.Create(native(stimulus.stimulus_type).model, len(params), params=params)
-        return np.asarray(nodes.tolist(), dtype=int)
+        """One spike_train_injector per train; times on the grid (ms), drawn and set for this rank's
+        injectors only."""
+        created = self.nest.Create(native(stimulus.stimulus_type).model, stimulus.size)
+        nodes = np.asarray(created.tolist(), dtype=int)
+        self.local[stimulus.name] = local = self._local_indices(nodes)
+        if len(local):
+            mine = self.nest.NodeCollection(nodes[local].tolist())
+            mine.set([{"spike_times": to_grid(train, self.dt)} for train in stimulus.trains_of(local)])
+        return nodes
 
     def _create_dc(self, stimulus: Stimulus) -> None:
         """A DC step as its edges: one from 0 ms adds to I_e, a later one is a dc_generator started dt
         early, because the device connection delays its current by dt."""
-        cells = self.nodes[stimulus.target][sorted(set(stimulus.indices))]
+        indices = np.intersect1d(np.asarray(sorted(set(stimulus.indices)), dtype=np.int64), self.local[stimulus.target])
+        cells = self.nodes[stimulus.target][indices]
         weight = self.current_weight(stimulus.target)
         for start, change in dc_edges(stimulus, self.model.simulation.duration):
             if steps(start, self.dt) == 0:
+                if not len(cells):
+                    continue
                 targets = self.nest.NodeCollection(cells.tolist())
                 targets.set(I_e=[i + change * weight for i in np.atleast_1d(targets.get("I_e"))])
                 continue
@@ -107,9 +127,8 @@ class NestNetwork:
         They become the defaults of a copy of ``synapse_model`` (one per call), so that NEST's array
         connection gets no per-connection parameter arrays (8 bytes per connection and parameter in
         Python, and a parameter dictionary per connection in NEST: 1.6 M tsodyks2 connections took
-        3.2 s and 425 MiB that way, 0.6 s and 257 MiB with the copy)."""
-        if len(sources) == 0:
-            return
+        3.2 s and 425 MiB that way, 0.6 s and 257 MiB with the copy).  The copy is made even when
+        there is nothing to connect, so that every MPI rank has the same synapse models."""
         n = len(sources)
         defaults = {"weight": float(weight), "delay": float(delay),
                     **{key: float(value) for key, value in parameters.items() if key != "receptor_type"}}
@@ -118,6 +137,8 @@ class NestNetwork:
         if copy is None:
             copy = self._copies[key] = f"bridge_{synapse_model}_{len(self._copies)}"
             self.nest.CopyModel(synapse_model, copy, defaults)
+        if n == 0:
+            return
         syn_spec: dict[str, Any] = {"synapse_model": copy}
         if "receptor_type" in parameters:  # a connection property, not a synapse-model default
             syn_spec["receptor_type"] = np.full(n, float(parameters["receptor_type"]))
@@ -131,11 +152,14 @@ class NestNetwork:
         parameters.update({mapping.name_of(k): v for k, v in synapse.initial.items()})
         if is_tum_projection(self.model, projection):
             parameters["receptor_type"] = TUM_RECEPTOR
-        sources, targets, pairs = self.nodes[projection.source], self.nodes[projection.target], projection.pairs
-        for start in range(0, len(pairs), CONNECT_CHUNK):  # bounded temporary node-id arrays
-            block = pairs[start:start + CONNECT_CHUNK]
-            self.connect(sources[block[:, 0]], targets[block[:, 1]], mapping.model,
-                         projection.weight, projection.delay, **parameters)
+        sources, targets = self.nodes[projection.source], self.nodes[projection.target]
+        self.connect(sources[:0], targets[:0], mapping.model, projection.weight, projection.delay, **parameters)
+        # the connections onto this rank's nodes, one block of targets at a time
+        for pairs in projection.connector.blocks(self.local[projection.target]):
+            for start in range(0, len(pairs), CONNECT_CHUNK):  # bounded temporary node-id arrays
+                block = pairs[start:start + CONNECT_CHUNK]
+                self.connect(sources[block[:, 0]], targets[block[:, 1]], mapping.model,
+                             projection.weight, projection.delay, **parameters)
 
     # ------------------------------------------------------------------ recording
     def _create_recorders(self, recording: Recording) -> None:
@@ -168,24 +192,29 @@ class NestNetwork:
                 previous = done
 
     def result(self) -> Result:
-        result = Result(model=self.model.name, backend="nest")
+        """The result of a single-process run."""
+        return merge(self.model, [self.part()], "nest")
+
+    def part(self) -> RankPart:
+        """This rank's samples and spikes (its own nodes')."""
+        part = RankPart(rank=self.rank, ranks=self.ranks)
         for recording in self.model.recordings.values():
             if recording.name in self.multimeters:
-                result.signals.update(self._signals(recording))
+                part.signals.update(self._signals(recording))
         for population, recorder in self.spike_recorders.items():
-            result.spike_trains[population] = self._spike_trains(population, recorder)
-        return result
+            part.spikes[population] = self._spikes(population, recorder)
+        return part
 
-    def _signals(self, recording: Recording) -> dict[tuple[str, str], Signal]:
-        """Samples of a multimeter arranged as (sample, cell) arrays at the model's sample times."""
+    def _signals(self, recording: Recording) -> dict[tuple[str, str], PartSignal]:
+        """Samples of this rank's recorded cells, as (sample, cell) arrays at the model's sample times."""
         events = self.multimeters[recording.name].events
         times = self.model.sample_times(recording)
         row = np.rint(np.asarray(events["times"]) / recording.interval).astype(int) - 1
         keep = (row >= 0) & (row < len(times))
-        cells = sorted(set(recording.indices))
-        column_of = {node: j for j, node in enumerate(self.nodes[recording.population][cells])}
-        column = np.array([column_of[s] for s in np.asarray(events["senders"])[keep]], dtype=int)
-        order = [cells.index(i) for i in recording.indices]  # columns as listed (duplicates allowed)
+        cells = [int(i) for i in np.intersect1d(np.asarray(sorted(set(recording.indices)), dtype=np.int64),
+                                                self.local[recording.population])]
+        column_of = {int(node): j for j, node in enumerate(self.nodes[recording.population][cells])}
+        column = np.array([column_of[int(s)] for s in np.asarray(events["senders"])[keep]], dtype=int)
         kind = self.model.populations[recording.population].neuron_type
         states = {s.name: s.unit for s in kind.states}
         signals = {}
@@ -194,17 +223,13 @@ class NestNetwork:
             values[row[keep], column] = np.asarray(events[native(kind).name_of(variable)], dtype=float)[keep]
             if np.isnan(values).any():
                 raise RuntimeError(f"NEST returned incomplete samples of {recording.population}.{variable}")
-            values = values[:, order]
-            signals[(recording.population, variable)] = Signal(times, values, states[variable],
-                                                               list(recording.indices))
+            signals[(recording.population, variable)] = PartSignal(times, values, states[variable], cells)
         return signals
 
-    def _spike_trains(self, population: str, recorder: Any) -> list[np.ndarray]:
-        """Spike times (ms) per cell from a recorder in steps, up to the duration."""
+    def _spikes(self, population: str, recorder: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(spike times ms, cell indices) of this rank's cells, from a recorder in steps, up to the duration."""
         events = recorder.events
         senders = np.asarray(events["senders"], dtype=int)
         times = grid_times(np.asarray(events["times"]), self.dt)
-        limit = self.model.simulation.duration + 0.5 * self.dt
-        keep = times <= limit
-        nodes = self.nodes[population]  # ascending node ids
-        return split_spikes(times[keep], np.searchsorted(nodes, senders[keep]), len(nodes))
+        keep = times <= self.model.simulation.duration + 0.5 * self.dt
+        return times[keep], np.searchsorted(self.nodes[population], senders[keep]).astype(np.int64)

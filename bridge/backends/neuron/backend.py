@@ -1,6 +1,7 @@
 """The NEURON backend class: what it runs, its options, and one run (cells or a reaction network)."""
 from __future__ import annotations
 
+import os
 import time
 
 from ...errors import UnsupportedError
@@ -51,6 +52,7 @@ class NeuronBackend(Backend):
 
     @classmethod
     def version(cls) -> str:
+        os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")  # no "No graphics will be displayed" banner
         import neuron
 
         return f"NEURON {neuron.__version__}"

@@ -15,28 +15,40 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 PYTHON = sys.executable
 NATIVE = {"nest": "nest_native.py", "neuron": "neuron_native.py", "brian2": "brian2_native.py"}
+#: native scripts of the basal-ganglia network (NEST has no model of its cells)
+NATIVE_BG = {"neuron": "neuron_bg.py", "brian2": "brian2_bg.py"}
 
 
-def run_one(kind: str, backend: str, model: str, n: int, cache: str, timeout: float = 3600) -> dict:
-    """One run in a fresh process: ``kind`` is ``bridge`` or ``native``; ``cache`` the directory holding
-    compiled code (BRIDGE_CACHE_DIR / NATIVE_CACHE_DIR).  See :func:`run_measured` for the record."""
+def run_one(kind: str, backend: str, model: str, n: float, cache: str, timeout: float = 3600,
+            duration_ms: float | None = None) -> dict:
+    """One run in a fresh process: ``kind`` is ``bridge`` or ``native``; ``model`` ``tsodyks``, ``ei``
+    (``n`` neurons) or ``bg`` (the basal-ganglia network at scale ``n`` for ``duration_ms``); ``cache``
+    the directory holding compiled code (BRIDGE_CACHE_DIR / NATIVE_CACHE_DIR).  See
+    :func:`run_measured` for the record."""
     if kind == "bridge":
         command = [PYTHON, str(ROOT / "benchmarks" / "bridge_run.py"), backend, model]
+    elif model == "bg":
+        command = [PYTHON, str(ROOT / "benchmarks" / "native" / NATIVE_BG[backend])]
     else:
         command = [PYTHON, str(ROOT / "benchmarks" / "native" / NATIVE[backend]), model]
     if model == "ei":
         command.append(str(n))
+    elif model == "bg":
+        command += [str(n), str(duration_ms)]
     cwd = ROOT / "benchmarks" / "native" if kind == "native" else ROOT
     return run_measured(command, "BRIDGE " if kind == "bridge" else "NATIVE ", cache, cwd, timeout)
 
 
-def run_measured(command: list[str], tag: str, cache: str, cwd: Path = ROOT, timeout: float = 3600) -> dict:
+def run_measured(command: list[str], tag: str, cache: str, cwd: Path = ROOT, timeout: float = 3600,
+                 env: dict | None = None) -> dict:
     """Run ``command`` in a fresh process with BRIDGE_CACHE_DIR = NATIVE_CACHE_DIR = ``cache``.  Returns
     the JSON record of its last line starting with ``tag`` plus the process wall time,
     ``setup_total_s`` = wall - simulate (interpreter start, imports, model building, code generation,
     compilation, result handling: everything but the simulation), the files it added to the cache
-    and the load average."""
-    env = dict(os.environ, BRIDGE_CACHE_DIR=cache, NATIVE_CACHE_DIR=cache, PYTHONUNBUFFERED="1")
+    and the load average.  ``env``: the environment (default this process's).  A command run on
+    several MPI ranks prints a record per rank: see :func:`combine_ranks`."""
+    env = dict(os.environ if env is None else env, BRIDGE_CACHE_DIR=cache, NATIVE_CACHE_DIR=cache,
+               PYTHONUNBUFFERED="1")
     before = cache_files(cache)
     started = time.perf_counter()
     process = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=str(cwd))
@@ -45,10 +57,25 @@ def run_measured(command: list[str], tag: str, cache: str, cwd: Path = ROOT, tim
     if process.returncode != 0 or not lines:
         raise RuntimeError(f"{' '.join(command[1:])} failed ({process.returncode}):\n"
                            + "\n".join((process.stdout + process.stderr).strip().splitlines()[-20:]))
-    record = json.loads(lines[-1][len(tag):])
+    records = [json.loads(line[len(tag):]) for line in lines]
+    record = records[-1] if records[-1].get("rank") is None else combine_ranks(records)
     record.update(wall_s=wall, setup_total_s=wall - record["simulate_s"],
                   new_cache_files=cache_files(cache) - before, load_average=os.getloadavg()[0])
     return record
+
+
+def combine_ranks(records: list[dict]) -> dict:
+    """One record of a native script run on several MPI ranks, from each rank's own: the slowest
+    rank's times, spikes and synapses summed, the peak memory of each rank and their sum."""
+    ranks = records[0].get("ranks", 1)
+    if sorted(r["rank"] for r in records) != list(range(ranks)):
+        raise RuntimeError(f"expected one record from each of {ranks} ranks, got ranks {[r['rank'] for r in records]}")
+    per_rank = [r["maxrss_mib"] for r in sorted(records, key=lambda r: r["rank"])]
+    return {**records[0], "setup_s": max(r["setup_s"] for r in records),
+            "simulate_s": max(r["simulate_s"] for r in records), "spikes": sum(r["spikes"] for r in records),
+            "synapses": sum(r["synapses"] for r in records), "maxrss_mib": max(per_rank),
+            "maxrss_mib_per_rank": per_rank if ranks > 1 else None,
+            "maxrss_mib_total": sum(per_rank) if ranks > 1 else None}
 
 
 def cache_files(directory: str) -> int:

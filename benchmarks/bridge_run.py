@@ -2,9 +2,10 @@
 runs the backend in its own worker process).  Prints one ``BRIDGE {json}`` line with the backend's
 timings and the peak RSS of the worker (its own, as reported in the result) and of this process.
 
-    python benchmarks/bridge_run.py BACKEND tsodyks | ei N [RANKS]
+    python benchmarks/bridge_run.py BACKEND tsodyks | ei N [RANKS] | bg SCALE DURATION_MS
 
-With RANKS the worker runs on that many MPI ranks; the record then also has the peak memory of each
+``bg`` is models/bg_healthy.yaml at ``scale`` SCALE for DURATION_MS.  With RANKS the worker runs on
+that many MPI ranks; the record then also has the peak memory of each
 rank and their sum.  The parent's peak is read before it counts the synapses (which draws them).
 """
 from __future__ import annotations
@@ -26,6 +27,9 @@ def main() -> int:
 
     if model_name == "tsodyks":
         model = bridge.load(os.path.join(ROOT, "models", "tsodyks_depression.yaml"))
+    elif model_name == "bg":
+        model = bridge.load(os.path.join(ROOT, "models", "bg_healthy.yaml"),
+                            overrides=[f"scale={sys.argv[3]}", f"simulation.duration={sys.argv[4]} ms"])
     else:
         from ei_network import document
 

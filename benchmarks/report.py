@@ -1,5 +1,5 @@
-"""Assemble benchmarks/results/README.md from the JSON results of overhead.py, scaling.py, harness.py,
-spine.py (and cold_warm.py): machine description, the tables, and every ratio against its target.
+"""Assemble benchmarks/results/README.md from the JSON results of overhead.py, scaling.py (the E/I and
+the basal-ganglia network), harness.py, spine.py, mpi.py (and cold_warm.py): machine description, the tables, and every ratio against its target.
 
     python benchmarks/report.py
 """
@@ -25,7 +25,7 @@ def machine_text(m: dict) -> str:
             f"Brian2 {v.get('brian2')}, NumPy {v.get('numpy')}, Cython {v.get('Cython')}")
 
 
-def ratios(overhead, scaling, harness) -> list[str]:
+def ratios(overhead, scaling, harness, bg_scaling=None) -> list[str]:
     """Every ratio against its target, per backend and N (warm runs for the overhead benchmark)."""
     from _bench import markdown_table
 
@@ -44,12 +44,12 @@ def ratios(overhead, scaling, harness) -> list[str]:
                                  f"{s['setup_overhead_s']:+.2f} s / {s['setup_allowed_s']:.2f} s {mark(s['setup_overhead_s'] <= s['setup_allowed_s'])}",
                                  f"{s['mem_ratio']:.2f} {mark(s['mem_ratio'] <= 1.1)}",
                                  ("yes" if e["warm_compiled_nothing"] else "NO") if cache == "warm" else ""])
-    if scaling:
-        for r in scaling["results"].values():
+    for data, label in ((scaling, "E/I N"), (bg_scaling, "basal ganglia, scale ")):
+        for r in (data or {}).get("results", {}).values():
             if "skipped" in r:
-                rows.append([r["backend"], f"E/I N={r['n']}", "skipped", "skipped", "skipped", r["skipped"]])
+                rows.append([r["backend"], f"{label}={r['n']}", "skipped", "skipped", "skipped", r["skipped"]])
                 continue
-            rows.append([r["backend"], f"E/I N={r['n']} (scaling, warm)",
+            rows.append([r["backend"], f"{label}={r['n']} (scaling, warm)",
                          f"{r['sim_ratio']:.3f} {mark(r['sim_ratio'] <= 1.05)}",
                          f"{r['setup_overhead_s']:+.2f} s / {r['setup_allowed_s']:.2f} s {mark(r['setup_overhead_s'] <= r['setup_allowed_s'])}",
                          f"{r['mem_ratio']:.2f} {mark(r['mem_ratio'] <= 1.1)}", ""])
@@ -74,16 +74,29 @@ def main() -> int:
            "bridge and native runs alternate so that load affects both alike; the load average is recorded "
            "with every run in the JSON files.", ""]
     overhead, scaling, harness, spine = load("overhead"), load("scaling"), load("harness"), load("spine")
-    for title, data in (("Adapter overhead", overhead), ("Scaling", scaling), ("Harness", harness),
-                        ("Spine model", spine)):
+    bg_scaling = load("bg_scaling")
+    for title, data, script in (("Adapter overhead", overhead, "overhead"), ("Scaling", scaling, "scaling"),
+                                ("Basal-ganglia network", bg_scaling, "scaling"), ("Harness", harness, "harness"),
+                                ("Spine model", spine, "spine"), ("MPI ranks", load("mpi"), "mpi"),
+                                ("MPI ranks at N = 16000", load("mpi_16k"), "mpi")):
         if not data:
             out += [f"## {title}", "", "(not run)", ""]
             continue
         m, after = data["machine"], data.get("machine_after", {})
         out += [f"## {title}", "", f"Machine: {machine_text(m)}.  Load average (1, 5, 15 min) at start "
                 f"{[round(x, 2) for x in m['load_average']]}, at end {[round(x, 2) for x in after.get('load_average', [])]}.",
-                "", f"Command: `python benchmarks/{ {'Adapter overhead': 'overhead', 'Scaling': 'scaling', 'Harness': 'harness', 'Spine model': 'spine'}[title]}.py` "
-                f"with {data['args']}.", "", data.get("table", "(incomplete run)"), ""]
+                "", f"Command: `python benchmarks/{script}.py` with {data['args']}.", "",
+                data.get("table", "(incomplete run)"), ""]
+        if title == "Basal-ganglia network":
+            out += ["`models/bg_healthy.yaml` at each scale (sizes x scale, p / scale: the in-degrees stay) for the "
+                    "duration given, through bridge (`benchmarks/bridge_run.py neuron|brian2 bg SCALE MS`) and the "
+                    "native scripts (`benchmarks/native/neuron_bg.py`, `brian2_bg.py`); warm caches.  NEST has no "
+                    "model of these cell types.", "", "![bg_scaling](bg_scaling.png)", ""]
+        if title.startswith("MPI ranks"):
+            out += ["The E/I network on 1 and 2 MPI ranks (`mpiexec -n 2`), through bridge (`bridge.simulate(..., "
+                    "ranks=R)`) and the native scripts (`mpiexec -n R python benchmarks/native/<backend>_native.py "
+                    "ei N`); per rank = the largest rank's peak RSS, total = their sum, parent = bridge's parent "
+                    "process (it holds the description, not the network).", ""]
         if title == "Adapter overhead":
             out += ["Setup = process wall time minus simulation time (interpreter start, imports, model building, "
                     "code generation, compilation, result handling); overhead = bridge setup minus native setup, "
@@ -119,7 +132,7 @@ def main() -> int:
                 "slows the run by at most 2x.  The reference rows (if run): peak memory of the worker with the "
                 "window, and sampling Ca every 1 ms over the whole 5000 s (before issue #18 the solver stored all "
                 "204 species at every sample: 8.2 GB for that case).", ""]
-    out += ratios(overhead, scaling, harness)
+    out += ratios(overhead, scaling, harness, bg_scaling)
     if NOTES.exists():
         out += [NOTES.read_text()]
     (RESULTS / "README.md").write_text("\n".join(out) + "\n")

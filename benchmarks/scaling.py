@@ -1,5 +1,6 @@
 """Scaling: the E/I network (benchmarks/models/ei_network.py) at N = 1k, 4k, 16k, 64k neurons on each
-backend, through bridge and through the native scripts (warm caches, alternating, fresh processes).
+backend, or the basal-ganglia network (models/bg_healthy.yaml, ``--model bg``) at scale 0.1, 0.5, 1,
+through bridge and through the native scripts (warm caches, alternating, fresh processes).
 
 Before each size the memory and time of every run are extrapolated from the sizes already measured
 (linear in the number of synapses, fitted per backend and kind); a size whose estimate exceeds
@@ -8,8 +9,10 @@ monopolising the (shared) machine.  Repeats fall with N (``--repeats 3,2,1,1``).
 
     python benchmarks/scaling.py [--sizes 1000,4000,16000,64000] [--backends nest,neuron,brian2]
                                  [--repeats 3,2,1,1] [--max-mem-gib 9] [--max-run-s 600]
+    python benchmarks/scaling.py --model bg --sizes 0.1,0.5,1 --backends neuron,brian2 --duration 100
+                                 --repeats 3,1,1 --out bg_scaling
 
-Writes benchmarks/results/scaling.json, scaling.png and scaling.md.
+Writes benchmarks/results/scaling.json (or OUT.json), scaling.png and scaling.md.
 """
 from __future__ import annotations
 
@@ -24,13 +27,17 @@ import numpy as np
 from _bench import RESULTS, log, machine, markdown_table, median, run_one, save_results, write_json
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "models"))
+import bg_network  # noqa: E402
 from ei_network import PARAMS  # noqa: E402
 
 KEYS = ("setup_total_s", "simulate_s", "wall_s", "maxrss_mib")
+#: the size of the warm-up run (compiles everything once, outside the measurements)
+WARM_UP = {"ei": 1000, "bg": 0.02}
 
 
-def expected_synapses(n: int) -> float:
-    return PARAMS["p"] * n * n
+def expected_synapses(model: str, size: float) -> float:
+    """Mean number of recurrent synapses: E/I with ``size`` neurons, or BG at scale ``size``."""
+    return bg_network.expected_synapses(size) if model == "bg" else PARAMS["p"] * size * size
 
 
 def extrapolate(points: list[tuple[float, float]], synapses: float) -> float | None:
@@ -46,7 +53,10 @@ def extrapolate(points: list[tuple[float, float]], synapses: float) -> float | N
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,4000,16000,64000")
+    parser.add_argument("--model", choices=("ei", "bg"), default="ei")
+    parser.add_argument("--sizes", default=None, help="neurons (ei; default 1000,4000,16000,64000) or scales "
+                        "(bg; default 0.1,0.5,1)")
+    parser.add_argument("--duration", type=float, default=100.0, help="simulated ms of the bg model (ei: 1 s)")
     parser.add_argument("--backends", default="nest,neuron,brian2")
     parser.add_argument("--repeats", default="3,2,1,1")
     parser.add_argument("--max-mem-gib", type=float, default=9.0)
@@ -55,7 +65,8 @@ def main() -> int:
     parser.add_argument("--merge", action="store_true",
                         help="replace only the measured backends' entries of an existing results file")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [float(s) if args.model == "bg" else int(s)
+             for s in (args.sizes or {"ei": "1000,4000,16000,64000", "bg": "0.1,0.5,1"}[args.model]).split(",")]
     repeats = [int(r) for r in args.repeats.split(",")]
     before = machine()
     results: dict = {}
@@ -68,11 +79,12 @@ def main() -> int:
         for backend in args.backends.split(","):
             for kind in ("bridge", "native"):  # compile once, outside the measurements
                 log(f"{backend} warm-up {kind}")
-                run_one(kind, backend, "ei", 1000, f"{warm}/{backend}-{kind}")
+                run_one(kind, backend, args.model, WARM_UP[args.model], f"{warm}/{backend}-{kind}",
+                        duration_ms=args.duration)
             history = {"bridge": [], "native": []}
             for size, count in zip(sizes, repeats + [repeats[-1]] * len(sizes)):
                 key = f"{backend}/{size}"
-                synapses = expected_synapses(size)
+                synapses = expected_synapses(args.model, size)
                 estimate = {kind: {"maxrss_mib": extrapolate([(s, r["maxrss_mib"]) for s, r in history[kind]], synapses),
                                    "wall_s": extrapolate([(s, r["wall_s"]) for s, r in history[kind]], synapses)}
                             for kind in history}
@@ -93,8 +105,8 @@ def main() -> int:
                 for i in range(count):
                     for kind in (("bridge", "native") if i % 2 == 0 else ("native", "bridge")):
                         log(f"{key} {kind} {i + 1}/{count}")
-                        runs[kind].append(run_one(kind, backend, "ei", size, f"{warm}/{backend}-{kind}",
-                                                  timeout=3 * args.max_run_s))
+                        runs[kind].append(run_one(kind, backend, args.model, size, f"{warm}/{backend}-{kind}",
+                                                  timeout=3 * args.max_run_s, duration_ms=args.duration))
                 summary = {kind: {k: median(runs[kind], k) for k in KEYS + ("synapses", "spikes")} for kind in runs}
                 for kind in runs:
                     history[kind].append((summary[kind]["synapses"], summary[kind]))
@@ -112,12 +124,13 @@ def main() -> int:
                 write_json(f"{args.out}.json", {"machine": before, "args": vars(args), "results": results})
     text = table(results)
     print(text)
-    save_results(args.out, before, args, results, text, plot)
+    save_results(args.out, before, args, results, text,
+                 lambda res, path: plot(res, path, args.model, args.duration))
     return 0
 
 
 def table(results: dict) -> str:
-    headers = ["backend", "N", "synapses", "repeats", "wall bridge s", "wall native s", "setup bridge s",
+    headers = ["backend", "N or scale", "synapses", "repeats", "wall bridge s", "wall native s", "setup bridge s",
                "setup native s", "sim bridge s", "sim native s", "sim ratio", "RSS bridge MiB", "RSS native MiB",
                "mem ratio", "note"]
     rows = []
@@ -132,7 +145,7 @@ def table(results: dict) -> str:
     return markdown_table(headers, rows)
 
 
-def plot(results: dict, path) -> None:
+def plot(results: dict, path, model: str = "ei", duration_ms: float = 1000.0) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -151,10 +164,11 @@ def plot(results: dict, path) -> None:
             ax.plot(ns, [r["summary"]["native"][key] for r in done], "s--", color=colour, label=f"{backend} native")
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.set_xlabel("N neurons")
+            ax.set_xlabel("scale (1 = 80 000 cells)" if model == "bg" else "N neurons")
             ax.set_ylabel(label)
     axes[0].legend(fontsize=8)
-    fig.suptitle("E/I network scaling (p = 0.1, 1 s): bridge (solid) vs native scripts (dashed)")
+    title = (f"basal-ganglia network ({duration_ms:g} ms)" if model == "bg" else "E/I network scaling (p = 0.1, 1 s)")
+    fig.suptitle(f"{title}: bridge (solid) vs native scripts (dashed)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

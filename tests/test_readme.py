@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 #: benchmark scripts that run for minutes: checked with --help (the README states their duration)
 LONG_BENCHMARKS = {"benchmarks/cold_warm.py", "benchmarks/overhead.py", "benchmarks/scaling.py",
-                   "benchmarks/harness.py", "benchmarks/spine.py", "benchmarks/spine_window.py"}
+                   "benchmarks/harness.py", "benchmarks/spine.py", "benchmarks/spine_window.py", "benchmarks/mpi.py"}
 SETUP = ("python3.11 -m venv .venv", ".venv/bin/python -m pip install -e")
 TIMEOUT_S = 900
 

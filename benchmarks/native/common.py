@@ -34,4 +34,5 @@ def report(setup_s: float, simulate_s: float, spikes: int, synapses: int, **extr
     """Print the timings as one JSON line (peak RSS of this process in MiB)."""
     record = {"setup_s": setup_s, "simulate_s": simulate_s, "spikes": int(spikes), "synapses": int(synapses),
               "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, **extra}
-    print("NATIVE " + json.dumps(record), flush=True)
+    sys.stdout.write("NATIVE " + json.dumps(record) + "\n")  # one write: MPI ranks share the pipe
+    sys.stdout.flush()

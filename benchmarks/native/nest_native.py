@@ -2,10 +2,12 @@
 
     python benchmarks/native/nest_native.py tsodyks      # models/tsodyks_depression.yaml
     python benchmarks/native/nest_native.py ei 1000      # benchmarks/models/ei_network.py, N = 1000
+    mpiexec -n 2 python benchmarks/native/nest_native.py ei 1000   # on 2 ranks (a NEST built with MPI)
 
 E/I: ``pairwise_bernoulli`` connections drawn by NEST, a ``tsodyks2_synapse`` copy with the
 parameters as defaults, one ``poisson_generator`` per population (NEST draws an independent train per
-target), one ``spike_recorder``.  Prints one ``NATIVE {json}`` line.
+target), one ``spike_recorder``.  Prints one ``NATIVE {json}`` line (per MPI rank: NEST distributes
+the nodes itself; spikes and connections are the rank's own).
 """
 import os
 import time
@@ -66,7 +68,8 @@ def main():
     built = time.perf_counter()
     nest.Simulate(duration)
     simulated = time.perf_counter()
-    report(built - started, simulated - built, recorder.n_events, synapses)
+    report(built - started, simulated - built, recorder.n_events, synapses, rank=nest.Rank(),
+           ranks=nest.NumProcesses())
 
 
 if __name__ == "__main__":

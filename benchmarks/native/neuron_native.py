@@ -2,6 +2,7 @@
 
     python benchmarks/native/neuron_native.py tsodyks
     python benchmarks/native/neuron_native.py ei 1000
+    mpiexec -n 2 python benchmarks/native/neuron_native.py ei 1000    # (MPI_LIB_NRN_PATH set) on 2 ranks
 
 NEURON has no built-in LIF with conductance synapses and Tsodyks–Markram state per connection, so
 this script uses the point-process mechanisms of bridge's ``mod/`` directory (``bridge_lif_cond_exp``,
@@ -11,7 +12,7 @@ NET_RECEIVE with the per-connection state in the NetCon weight vector), compiled
 usual fast NEURON idiom: all cells in one host section, connectivity drawn with NumPy, one NetCon
 per connection, a ``NetStim`` (noise = 1, own Random123 stream) per cell as Poisson drive, spikes
 recorded into two shared Vectors, and the run done by ``ParallelContext.psolve`` (a C loop).
-Prints one ``NATIVE {json}`` line.
+Prints one ``NATIVE {json}`` line (per rank: its own cells' spikes and synapses).
 """
 import os
 import shutil
@@ -78,59 +79,59 @@ def tsodyks(h):
 
 
 def ei(h, n):
+    """The E/I network on this process's share of the cells: run under ``mpiexec -n R`` (after
+    ``h.nrnmpi_init()``) rank r owns the gids r, r + R, ... (round robin, NEURON's usual layout) and
+    creates those cells, their incoming connections and drives only.  Each cell's sources are drawn
+    from its own stream (seed, gid), so the network is the same on any number of ranks."""
     P = PARAMS
     n_e, n_i = sizes(n)
     w_e, w_i = weights(n)
     dt, delay = P["dt_ms"], P["delay_ms"]
     host = h.Section(name="host")
-    cells = []
-    for _ in range(n):
+    pc = h.ParallelContext()  # gids: a connection is a cheap gid_connect (a pointer NetCon each costs ~0.1 ms)
+    rank, nhost = int(pc.id()), int(pc.nhost())
+    cells = {}
+    times, ids = h.Vector(), h.Vector()
+    for gid in range(rank, n, nhost):
         c = h.bridge_lif_cond_exp(host(0.5))
         for k, val in P["neuron"].items():
             setattr(c, k, val)
-        cells.append(c)
-    pc = h.ParallelContext()  # gids: a connection is a cheap gid_connect (a pointer NetCon each costs ~0.1 ms)
-    times, ids = h.Vector(), h.Vector()
-    for gid, c in enumerate(cells):
-        pc.set_gid2node(gid, pc.id())
+        cells[gid] = c
+        pc.set_gid2node(gid, rank)
         detector = h.NetCon(c._ref_spiked, None, sec=host)
         detector.threshold = 0.5
         pc.cell(gid, detector)
     pc.spike_record(-1, times, ids)
-    rng = np.random.default_rng(P["seed"])
     tm = P["tsodyks2"]
     exc_w = [w_e, EXC, 2, tm["U"], 0.0, tm["tau_rec"], tm["tau_fac"], 1.0, 0.0, tm["U"], delay - dt, 1.0]
-    inh_w = [w_i, INH, 0, 0, 0, 0, 0, 0, 0, 0, delay - dt, 1.0]
-    netcons = []
-    n_exc_netcons = 0
-    for i, src in enumerate(cells):  # pairwise Bernoulli, autapses allowed
-        if i == n_e:
-            n_exc_netcons = len(netcons)
-        for j in np.flatnonzero(rng.random(n) < P["p"]):
-            nc = pc.gid_connect(i, cells[j])
+    exc_netcons, inh_netcons = [], []
+    for gid, target in cells.items():  # pairwise Bernoulli, autapses allowed
+        for source in np.flatnonzero(np.random.default_rng([P["seed"], gid]).random(n) < P["p"]).tolist():
+            nc = pc.gid_connect(source, target)
             nc.delay = delay - dt
-            netcons.append(nc)
+            (exc_netcons if source < n_e else inh_netcons).append(nc)
     stims = []
-    for j, c in enumerate(cells):  # Poisson drive: one NetStim per cell
+    for gid, c in cells.items():  # Poisson drive: one NetStim per cell
         ns = h.NetStim()
         ns.interval, ns.number, ns.start, ns.noise = 1000.0 / P["drive_rate_hz"], 1e9, 0.0, 1
-        ns.noiseFromRandom123(j, P["seed"], 0)
+        ns.noiseFromRandom123(gid, P["seed"], 0)
         nc = h.NetCon(ns, c)
         nc.delay = delay - dt
         stims += [ns, nc]
 
     def start():  # after finitialize, which zeroes every NetCon weight but the first (no INITIAL block)
-        for c in cells:
+        for c in cells.values():
             c.V_m = P["V_init"]
         for nc in stims[1::2]:
             nc.weight[0], nc.weight[1], nc.weight[2] = P["w_drive_nS"], EXC, 0
-        for nc in netcons[:n_exc_netcons]:
+        for nc in exc_netcons:
             for k, val in enumerate(exc_w):
                 nc.weight[k] = val
-        for nc in netcons[n_exc_netcons:]:  # static: the other fields stay 0
-            nc.weight[0], nc.weight[1], nc.weight[10], nc.weight[11] = inh_w[0], INH, inh_w[10], 1.0
+        for nc in inh_netcons:  # static: the other fields stay 0
+            nc.weight[0], nc.weight[1], nc.weight[10], nc.weight[11] = w_i, INH, delay - dt, 1.0
 
-    return P["duration_ms"], start, times, len(netcons), [host, cells, netcons, stims, ids]
+    synapses = len(exc_netcons) + len(inh_netcons)
+    return P["duration_ms"], start, times, synapses, [host, cells, exc_netcons, inh_netcons, stims, ids]
 
 
 def main():
@@ -139,6 +140,8 @@ def main():
     library, compiled = compile_mechanisms()
     from neuron import h
 
+    if "PMI_RANK" in os.environ or "OMPI_COMM_WORLD_RANK" in os.environ:  # started by mpiexec
+        h.nrnmpi_init()
     h.nrn_load_dll(library)
     h.dt = PARAMS["dt_ms"]
     duration, start, spikes, synapses, keep = tsodyks(h) if model == "tsodyks" else ei(h, n)
@@ -149,7 +152,10 @@ def main():
     built = time.perf_counter()
     pc.psolve(duration)
     simulated = time.perf_counter()
-    report(built - started, simulated - built, len(spikes), synapses, compiled=compiled)
+    report(built - started, simulated - built, len(spikes), synapses, compiled=compiled, rank=int(pc.id()),
+           ranks=int(pc.nhost()))
+    pc.barrier()
+    pc.done()
 
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ def _check() -> int:
         print("no MPI in this NEST", file=sys.stderr)
         return 1
     code = ("from bridge.backends.nest.mapping import import_nest; nest = import_nest(); "
-            "print('NEST-RANK', nest.Rank(), nest.NumProcesses(), flush=True)")
+            "import sys; sys.stdout.write(f'NEST-RANK {nest.Rank()} {nest.NumProcesses()}\\n'); sys.stdout.flush()")
     argv, env = command(2, [sys.executable, "-c", code])
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
     ranks = sorted(line.split()[1:] for line in done.stdout.splitlines() if line.startswith("NEST-RANK"))

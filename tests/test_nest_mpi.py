@@ -17,6 +17,7 @@ import pytest
 import bridge
 from bridge.backends.mpi import command, find_mpiexec
 from bridge.backends.nest.install import detect
+from conftest import MODELS, ROOT
 from test_mpi import assert_identical, bridge_cli, ei_model, kill_a_rank, needs_mpi
 
 NEST = detect()
@@ -53,17 +54,11 @@ def test_bridge_info_tells_whether_nest_has_mpi_and_nest_agrees():
 
 @pytest.mark.skipif(NEST.mpi, reason="this NEST has MPI: the refusal is for NEST without it")
 def test_nest_without_mpi_refuses_ranks_in_one_line():
-    done = bridge_cli("run", ei_model_path(), "--backend", "nest", "--ranks", "2")
+    done = bridge_cli("run", MODELS / "tsodyks_depression.yaml", "--backend", "nest", "--ranks", "2")
     assert done.returncode == 3, done.stderr
     errors = [ln for ln in done.stderr.splitlines() if ln.startswith("bridge:")]
     assert errors == ["bridge: unsupported on nest: 2 MPI ranks (the installed NEST has no MPI: the PyPI wheel "
                       "has none; scripts/build-nest-mpi builds NEST from source with MPI)"], done.stderr
-
-
-def ei_model_path() -> str:
-    from conftest import MODELS
-
-    return str(MODELS / "tsodyks_depression.yaml")
 
 
 @needs_mpi_nest
@@ -98,8 +93,6 @@ def test_nest_and_neuron_on_two_ranks_agree_spike_by_spike_at_first():
 def test_the_build_script_documents_itself_and_refuses_bad_usage(tmp_path):
     """scripts/build-nest-mpi (the build itself takes about 25 min; it ran here on 2026-11-30): its
     help, and its exit codes for bad usage (2) and a missing environment (3), before it builds anything."""
-    from conftest import ROOT
-
     script = str(ROOT / "scripts" / "build-nest-mpi")
     shown = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0 and "--prefix DIR" in shown.stdout and "Exit codes" in shown.stdout

@@ -14,9 +14,8 @@ import numpy as np
 
 from ...model import Model, Population, Projection, Recording, Stimulus, steps
 from ...progress import reporter
-from ...result import Result
 from ...timegrid import grid_times, to_grid
-from ..parts import PartSignal, RankPart, merge
+from ..parts import PartSignal, RankPart
 from .mapping import (CONNECT_CHUNK, TUM_MODEL, TUM_RECEPTOR, dc_edges, is_tum_projection, native, nest_parameters,
                       quirks, tics_per_ms)
 
@@ -83,6 +82,10 @@ class NestNetwork:
         mine = self.nest.GetLocalNodeCollection(self.nest.NodeCollection(nodes.tolist()))
         return np.searchsorted(nodes, np.asarray(mine.tolist(), dtype=int)).astype(np.int64)
 
+    def _local_of(self, population: str, indices) -> np.ndarray:
+        """The distinct cell ``indices`` of ``population`` that live on this rank, ascending (int64)."""
+        return np.intersect1d(np.asarray(indices, dtype=np.int64), self.local[population])
+
     def current_weight(self, population: str) -> float:
         """Factor applied to a current (pA) injected into ``population`` (1/C_m for izhikevich)."""
         pop = self.model.populations[population]
@@ -103,8 +106,7 @@ class NestNetwork:
     def _create_dc(self, stimulus: Stimulus) -> None:
         """A DC step as its edges: one from 0 ms adds to I_e, a later one is a dc_generator started dt
         early, because the device connection delays its current by dt."""
-        indices = np.intersect1d(np.asarray(sorted(set(stimulus.indices)), dtype=np.int64), self.local[stimulus.target])
-        cells = self.nodes[stimulus.target][indices]
+        cells = self.nodes[stimulus.target][self._local_of(stimulus.target, stimulus.indices)]
         weight = self.current_weight(stimulus.target)
         for start, change in dc_edges(stimulus, self.model.simulation.duration):
             if steps(start, self.dt) == 0:
@@ -191,10 +193,6 @@ class NestNetwork:
                 self.nest.Run((done - previous) * self.dt)
                 previous = done
 
-    def result(self) -> Result:
-        """The result of a single-process run."""
-        return merge(self.model, [self.part()], "nest")
-
     def part(self) -> RankPart:
         """This rank's samples and spikes (its own nodes')."""
         part = RankPart(rank=self.rank, ranks=self.ranks)
@@ -211,8 +209,7 @@ class NestNetwork:
         times = self.model.sample_times(recording)
         row = np.rint(np.asarray(events["times"]) / recording.interval).astype(int) - 1
         keep = (row >= 0) & (row < len(times))
-        cells = [int(i) for i in np.intersect1d(np.asarray(sorted(set(recording.indices)), dtype=np.int64),
-                                                self.local[recording.population])]
+        cells = self._local_of(recording.population, recording.indices).tolist()
         column_of = {int(node): j for j, node in enumerate(self.nodes[recording.population][cells])}
         column = np.array([column_of[int(s)] for s in np.asarray(events["senders"])[keep]], dtype=int)
         kind = self.model.populations[recording.population].neuron_type

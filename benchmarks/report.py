@@ -44,7 +44,7 @@ def ratios(overhead, scaling, harness, bg_scaling=None) -> list[str]:
                                  f"{s['setup_overhead_s']:+.2f} s / {s['setup_allowed_s']:.2f} s {mark(s['setup_overhead_s'] <= s['setup_allowed_s'])}",
                                  f"{s['mem_ratio']:.2f} {mark(s['mem_ratio'] <= 1.1)}",
                                  ("yes" if e["warm_compiled_nothing"] else "NO") if cache == "warm" else ""])
-    for data, label in ((scaling, "E/I N"), (bg_scaling, "basal ganglia, scale ")):
+    for data, label in ((scaling, "E/I N"), (bg_scaling, "basal ganglia, scale")):
         for r in (data or {}).get("results", {}).values():
             if "skipped" in r:
                 rows.append([r["backend"], f"{label}={r['n']}", "skipped", "skipped", "skipped", r["skipped"]])

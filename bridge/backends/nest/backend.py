@@ -10,21 +10,24 @@ from ...result import Result
 from ..base import Backend, ModelType
 from ..mpi import launched_ranks
 from ..parts import RankPart, merge
-from . import install
-from .mapping import NO_NATIVE_MODEL, TUM_MODEL, TUM_TARGETS, import_nest, is_tum_projection, native, quirks
+from . import install, nestml
+from .mapping import TUM_MODEL, TUM_TARGETS, import_nest, is_tum_projection, native, quirks
 from .network import NestNetwork
 
 
 class NestBackend(Backend):
-    """Runs a model on NEST's native models: each type must declare the NEST model it is
-    (``native: nest``; see :mod:`bridge.backends.nest` for the built-in mapping)."""
+    """Runs a model on NEST's native models (each type's ``native: nest``; see :mod:`bridge.backends.nest`
+    for the built-in mapping) and, for neuron types without one, on NESTML models bridge generates
+    (:mod:`.nestml`; needs a NEST built from source)."""
 
     name = "nest"
 
     def type_problem(self, kind: ModelType) -> str | None:
         declared = super().type_problem(kind)
-        if declared or "nest" not in kind.native:
-            return declared or NO_NATIVE_MODEL
+        if declared:
+            return declared
+        if "nest" not in kind.native:
+            return nestml.problem(kind)
         receptors = getattr(kind, "receptors", {})
         if set(receptors) - {"excitatory", "inhibitory"}:
             return f"named receptor ports {', '.join(receptors)} (NEST's models take excitatory/inhibitory by sign)"
@@ -74,7 +77,8 @@ class NestBackend(Backend):
         part = network.part()
         part.metadata.update(setup_s=built - started, simulate_s=simulated - built,
                              backend_version=str(nest.__version__), dt_ms=model.simulation.dt,
-                             duration_ms=model.simulation.duration, nest=install.detect().summary())
+                             duration_ms=model.simulation.duration, nest=install.detect().summary(),
+                             nestml_compiled=network.compiled)
         return part
 
     def end_rank(self) -> None:

@@ -34,15 +34,17 @@ TUM_MODEL = "iaf_tum_2000"
 TUM_RECEPTOR = 1
 #: NEST models of targets that can run as iaf_tum_2000 (the same dynamics as iaf_psc_exp)
 TUM_TARGETS = frozenset({"iaf_psc_exp", "iaf_tum_2000"})
-#: why a type without a NEST mapping is refused (unless its declaration gives another reason)
-NO_NATIVE_MODEL = ("no NEST model: the type declares no 'native: nest' mapping, and bridge does not generate "
-                   "NESTML models from declarations yet (a NESTML module also needs a NEST built from source "
-                   "with development headers: scripts/build-nest-mpi)")
 
 
 def native(kind: NeuronType | SynapseType | StimulusType) -> NativeModel:
-    """The NEST model of a type (the caller has checked it has one)."""
-    return kind.native["nest"]
+    """The NEST model of a type: its declared one, or for a neuron type without one the generated
+    NESTML model (:mod:`.nestml`; the caller has checked that one can be made)."""
+    declared = kind.native.get("nest")
+    if declared is not None:
+        return declared
+    from .nestml import generated
+
+    return generated(kind).native
 
 
 def nest_parameters(kind: NeuronType | SynapseType, values: Mapping[str, float]) -> dict[str, float]:
@@ -51,6 +53,23 @@ def nest_parameters(kind: NeuronType | SynapseType, values: Mapping[str, float])
     mapping = native(kind)
     scale = mapping.options.get("current_scale")
     return {mapping.name_of(p.name): values[p.name] for p in kind.parameters if p.name != scale}
+
+
+def dc_parameter(kind: NeuronType) -> str:
+    """The parameter of ``kind``'s NEST model that holds a DC current (pA) applied from 0 ms."""
+    return native(kind).options.get("dc_parameter", "I_e")
+
+
+def receptor_and_weight(model: Model, projection: Projection) -> tuple[int | None, float]:
+    """(NEST receptor type or None for NEST's default, weight given to NEST) of an event projection.
+    NEST's own models take the signed weight on their one port; a generated NESTML model has a port
+    per receptor and takes the weight times the projection's sign factor (``inhibitory_sign``)."""
+    target = model.populations[projection.target].neuron_type
+    options = native(target).options
+    if not options.get("signed_weights"):
+        return None, projection.weight
+    _, factor = projection.jump(target)
+    return options["receptor_types"][projection.receptor], projection.weight * factor
 
 
 def quirks(kind: NeuronType) -> NestModelQuirks:

@@ -16,8 +16,10 @@ from ...model import Model, Population, Projection, Recording, Stimulus, steps
 from ...progress import reporter
 from ...timegrid import grid_times, to_grid
 from ..parts import PartSignal, RankPart
-from .mapping import (CONNECT_CHUNK, TUM_MODEL, TUM_RECEPTOR, dc_edges, is_tum_projection, native, nest_parameters,
-                      quirks, tics_per_ms)
+from .mapping import (CONNECT_CHUNK, TUM_MODEL, TUM_RECEPTOR, dc_edges, dc_parameter, is_tum_projection, native,
+                      nest_parameters, quirks, receptor_and_weight, tics_per_ms)
+from ..substeps import substeps
+from .nestml import SUBSTEPS_PARAMETER, install_models
 
 
 @dataclass
@@ -34,9 +36,13 @@ class NestNetwork:
     multimeters: dict[str, Any] = field(default_factory=dict)
     spike_recorders: dict[str, Any] = field(default_factory=dict)
     _copies: dict = field(default_factory=dict)  # synapse-model copies made by connect(), by defaults
+    #: NESTML modules compiled for this run (the others came from the cache)
+    compiled: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._reset_kernel()
+        # after the reset, which unloads extension modules
+        self.compiled = install_models(self.nest, [p.neuron_type for p in self.model.populations.values()])
         tum_targets = {p.target for p in self.model.projections.values() if is_tum_projection(self.model, p)}
         for name, population in self.model.populations.items():
             self.nodes[name] = self._create_population(population, name in tum_targets)
@@ -72,6 +78,8 @@ class NestNetwork:
                        if mapping.name_of(k) not in unsettable})
         if "I_e" in params:
             params["I_e"] *= self.current_weight(population.name)
+        if "nest" not in kind.native:  # a generated NESTML model: NEURON's Runge–Kutta sub-steps
+            params[SUBSTEPS_PARAMETER] = substeps(population, self.dt)
         nodes = self.nest.Create(model, population.size, params=params)
         return np.asarray(nodes.tolist(), dtype=int)
 
@@ -104,16 +112,17 @@ class NestNetwork:
         return nodes
 
     def _create_dc(self, stimulus: Stimulus) -> None:
-        """A DC step as its edges: one from 0 ms adds to I_e, a later one is a dc_generator started dt
-        early, because the device connection delays its current by dt."""
+        """A DC step as its edges: one from 0 ms adds to I_e (a NESTML model's ``bridge_I_e``), a later
+        one is a dc_generator started dt early, because the device connection delays its current by dt."""
         cells = self.nodes[stimulus.target][self._local_of(stimulus.target, stimulus.indices)]
         weight = self.current_weight(stimulus.target)
+        parameter = dc_parameter(self.model.populations[stimulus.target].neuron_type)
         for start, change in dc_edges(stimulus, self.model.simulation.duration):
             if steps(start, self.dt) == 0:
                 if not len(cells):
                     continue
                 targets = self.nest.NodeCollection(cells.tolist())
-                targets.set(I_e=[i + change * weight for i in np.atleast_1d(targets.get("I_e"))])
+                targets.set({parameter: [i + change * weight for i in np.atleast_1d(targets.get(parameter))]})
                 continue
             generator = self.nest.Create(native(stimulus.stimulus_type).model,
                                          params={"amplitude": change, "start": start - self.dt})
@@ -152,16 +161,19 @@ class NestNetwork:
         mapping = native(synapse.synapse_type)
         parameters = nest_parameters(synapse.synapse_type, synapse.parameters)
         parameters.update({mapping.name_of(k): v for k, v in synapse.initial.items()})
+        receptor, weight = receptor_and_weight(self.model, projection)
+        if receptor is not None:
+            parameters["receptor_type"] = receptor
         if is_tum_projection(self.model, projection):
             parameters["receptor_type"] = TUM_RECEPTOR
         sources, targets = self.nodes[projection.source], self.nodes[projection.target]
-        self.connect(sources[:0], targets[:0], mapping.model, projection.weight, projection.delay, **parameters)
+        self.connect(sources[:0], targets[:0], mapping.model, weight, projection.delay, **parameters)
         # the connections onto this rank's nodes, one block of targets at a time
         for pairs in projection.connector.blocks(self.local[projection.target]):
             for start in range(0, len(pairs), CONNECT_CHUNK):  # bounded temporary node-id arrays
                 block = pairs[start:start + CONNECT_CHUNK]
                 self.connect(sources[block[:, 0]], targets[block[:, 1]], mapping.model,
-                             projection.weight, projection.delay, **parameters)
+                             weight, projection.delay, **parameters)
 
     # ------------------------------------------------------------------ recording
     def _create_recorders(self, recording: Recording) -> None:

@@ -7,22 +7,15 @@ compiles one or two files instead of all.
 
 Cache layout: ``cache_dir("nrnmech") / <key>/`` with ``key`` = :func:`~bridge.cache.content_hash`
 of the NEURON version and every compiled ``.mod`` file (name and text).  An entry holds the mod files, the
-``nrnivmodl`` output (``<arch>/libnrnmech.so``) and ``manifest.json`` (library path, size, SHA-256).
-
-* Built atomically: ``nrnivmodl`` runs in a fresh temporary directory next to the entry, which is
-  then renamed onto the entry; when two processes build at once, the loser's rename fails and it
-  uses the winner's entry (both entries are identical), so nobody ever sees a half-built library.
-* Validated on every use: a missing manifest, missing library or a size/hash mismatch marks the
-  entry corrupted; it is renamed aside (then deleted) and rebuilt.
-* Compile errors raise :class:`MechanismCompileError` naming the ``.mod`` file and line.
+``nrnivmodl`` output (``<arch>/libnrnmech.so``) and ``manifest.json``; it is built atomically and
+verified on every use (:mod:`bridge.library_cache`).  Compile errors raise
+:class:`MechanismCompileError` naming the ``.mod`` file and line.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,10 +25,10 @@ from pathlib import Path
 from typing import Iterable
 
 from ...cache import cache_dir, content_hash
-from ...cache_entries import sha256_of
-from ...progress import notice, reporter
+from ...library_cache import MANIFEST, cached_library, entry_problem
 
-MANIFEST = "manifest.json"
+__all__ = ["MANIFEST", "entry_problem", "build", "load_mechanisms", "load_extra", "generated_source",
+           "MechanismCompileError"]
 #: single-mechanism libraries loaded in this process (:func:`load_mechanisms`)
 _mechanisms: dict[str, Path] = {}
 #: additional libraries loaded in this process (generated reaction-network mechanisms)
@@ -90,26 +83,6 @@ def nrnivmodl() -> str:
     return found
 
 
-def entry_problem(entry: Path) -> str | None:
-    """Why the cache entry ``entry`` is unusable, or None when it is valid."""
-    try:
-        manifest = json.loads((entry / MANIFEST).read_text(encoding="utf-8"))
-        library = entry / manifest["library"]
-    except (OSError, ValueError, KeyError):
-        return "missing or unreadable manifest"
-    if not library.is_file():
-        return f"missing library {library}"
-    if library.stat().st_size != manifest["size"]:
-        return f"library {library} has {library.stat().st_size} bytes, expected {manifest['size']}"
-    if sha256_of(library) != manifest["sha256"]:
-        return f"library {library} does not match its recorded SHA-256"
-    return None
-
-
-def _library_of(entry: Path) -> Path:
-    return entry / json.loads((entry / MANIFEST).read_text(encoding="utf-8"))["library"]
-
-
 def _compile_error(output: str, workdir: Path) -> MechanismCompileError:
     """Turn ``nrnivmodl`` output into an error naming the ``.mod`` file and line."""
     text = output.replace(str(workdir) + os.sep, "")
@@ -127,8 +100,8 @@ def _compile_error(output: str, workdir: Path) -> MechanismCompileError:
     return MechanismCompileError(f"nrnivmodl failed:\n{tail}")
 
 
-def _compile_into(workdir: Path, sources: list[Path]) -> None:
-    """Copy ``sources`` into ``workdir``, run ``nrnivmodl`` there and write the manifest."""
+def _compile_into(workdir: Path, sources: list[Path]) -> tuple[Path, dict]:
+    """Copy ``sources`` into ``workdir`` and run ``nrnivmodl`` there: (library, manifest fields)."""
     for path in sources:
         shutil.copy2(path, workdir / path.name)
     process = subprocess.run([nrnivmodl()] + [p.name for p in sources], cwd=workdir,
@@ -136,53 +109,8 @@ def _compile_into(workdir: Path, sources: list[Path]) -> None:
     libraries = sorted(workdir.glob("*/libnrnmech.so")) + sorted(workdir.glob("*/.libs/libnrnmech.so"))
     if process.returncode != 0 or not libraries:
         raise _compile_error(process.stdout, workdir)
-    library = libraries[0]
     (workdir / "nrnivmodl.log").write_text(process.stdout, encoding="utf-8")
-    manifest = {"library": str(library.relative_to(workdir)), "size": library.stat().st_size,
-                "sha256": sha256_of(library), "neuron": neuron_version(), "sources": [p.name for p in sources]}
-    (workdir / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-
-
-def _discard(entry: Path) -> None:
-    """Move a corrupted entry aside atomically, then delete it."""
-    aside = entry.with_name(f"{entry.name}.broken-{_owner()}-{time.monotonic_ns()}")
-    try:
-        os.rename(entry, aside)
-    except FileNotFoundError:  # another process already moved it
-        return
-    shutil.rmtree(aside, ignore_errors=True)
-
-
-def _remove_leftovers(root: Path, age_s: float = 3600.0) -> None:
-    """Delete temporary/broken directories of builds killed more than ``age_s`` seconds ago, and at
-    once those of builds whose process (its id is in the name) no longer exists."""
-    now = time.time()
-    for path in list(root.glob("*.tmp-*")) + list(root.glob("*.broken-*")):
-        try:
-            if now - path.stat().st_mtime > age_s or not _process_alive(path.name):
-                shutil.rmtree(path, ignore_errors=True)
-        except FileNotFoundError:
-            pass
-
-
-def _owner() -> str:
-    """``host@pid`` of this process, part of the names of its temporary build directories."""
-    return f"{re.sub(r'[^A-Za-z0-9_.]', '_', socket.gethostname())}@{os.getpid()}"
-
-
-def _process_alive(name: str) -> bool:
-    """Whether the process that named a temporary directory ``name`` (see :func:`_owner`) still runs;
-    True when it ran on another host or the name holds no owner."""
-    match = re.search(r"\.(?:tmp|broken)-(.+)@(\d+)-", name)
-    if match is None or match.group(1) != _owner().rpartition("@")[0]:
-        return True
-    try:
-        os.kill(int(match.group(2)), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return libraries[0], {"neuron": neuron_version(), "sources": [p.name for p in sources]}
 
 
 def build(directory: Path, sources: list[Path] | None = None) -> Build:
@@ -192,27 +120,9 @@ def build(directory: Path, sources: list[Path] | None = None) -> Build:
     sources = mod_files(directory) if sources is None else sorted(sources)
     if not sources:
         raise MechanismCompileError(f"no .mod files in {directory}")
-    entry = cache_dir("nrnmech") / cache_key(sources)
-    _remove_leftovers(entry.parent)
-    if entry.exists():
-        problem = entry_problem(entry)
-        if problem is None:
-            return Build(_library_of(entry), False, time.perf_counter() - started)
-        notice(f"notice: damaged NEURON library cache entry {entry} ({problem}): discarded, compiling it again")
-        _discard(entry)
-    reporter().phase("compiling")
-    workdir = Path(tempfile.mkdtemp(prefix=f"{entry.name}.tmp-{_owner()}-", dir=entry.parent))
-    try:
-        _compile_into(workdir, sources)
-        try:
-            os.rename(workdir, entry)
-        except OSError:  # another process renamed its identical build first: use it
-            if entry_problem(entry) is not None:
-                raise
-    finally:
-        if workdir.exists():
-            shutil.rmtree(workdir, ignore_errors=True)
-    return Build(_library_of(entry), True, time.perf_counter() - started)
+    library, compiled = cached_library(cache_dir("nrnmech"), cache_key(sources),
+                                       lambda workdir: _compile_into(workdir, sources), "NEURON library")
+    return Build(library, compiled, time.perf_counter() - started)
 
 
 def load_mechanisms(sources: Iterable[Path]) -> Build:

@@ -3,7 +3,6 @@ sources, connections, recordings, the fixed-step run and its result (the semanti
 in :mod:`bridge.backends.neuron`)."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ...catalog.base import NeuronType
+from ..substeps import substeps
 from ...model import Model, Population, Projection, Recording
 from ...errors import UnsupportedError
 from ...progress import reporter
@@ -33,27 +33,6 @@ NEVER = 1e9  # ms, "until the end" for IClamp durations
 PAIR_CHUNK = 1 << 16
 #: default CVODE rtol and atol for cells
 CELL_TOLERANCE = 1e-8
-
-
-#: default Runge–Kutta sub-steps per dt for ``located`` types (adex, izhikevich, qif), whose upstroke
-#: is steep: 10 gives about 0.05 mV (adex) and 1e-6 mV (izhikevich) against the reference at dt 0.1 ms
-LOCATED_SUBSTEPS = 10
-#: otherwise a sub-step is at most this fraction of the shortest time constant (``tau*`` parameter)
-TAU_FRACTION = 0.25
-
-
-def substeps(population: Population, dt: float, requested: int | None = None) -> int:
-    """Runge–Kutta sub-steps per time step ``dt`` (ms) for ``population`` (``requested`` wins if given):
-    enough that a sub-step is at most :data:`TAU_FRACTION` of the shortest time constant (RK4's
-    relative error per sub-step is then below 1e-5), and :data:`LOCATED_SUBSTEPS` for ``located`` types."""
-    if requested:
-        return int(requested)
-    kind = population.neuron_type
-    taus = [v for k, v in population.parameters.items() if k.startswith("tau") and v > 0]
-    n = max(1, math.ceil(dt / (TAU_FRACTION * min(taus)) - 1e-9)) if taus else 1
-    if kind.threshold is not None and kind.threshold_detection == "located":
-        n = max(n, LOCATED_SUBSTEPS)
-    return n
 
 
 def as_array(vector) -> np.ndarray:

@@ -1,5 +1,5 @@
 """User-defined types on every backend: the same declaration runs on the reference, NEURON and
-Brian2 (NEST through a native mapping), agrees with closed forms and with the reference, and gets
+Brian2 (NEST through a native mapping, or a generated NESTML model: tests/test_nestml.py), agrees with closed forms and with the reference, and gets
 exactly the treatment of a built-in type."""
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 import bridge
+from bridge.backends.nest.install import detect
 from bridge.backends.registry import get_backend
 from bridge.errors import UnsupportedError
 
@@ -52,11 +53,15 @@ def closed_forms(t: np.ndarray, x0: float, y0: float, z0: float, w0: float, E: f
     return {"x": x, "y": y, "z": z, "w": w}
 
 
-@pytest.mark.parametrize("backend", ["reference", "neuron", "brian2"])
+NESTML_NEST = pytest.mark.skipif(not detect().nestml, reason=(
+    f"NEST runs declared types through NESTML only when built from source ({detect().summary()})"))
+
+
+@pytest.mark.parametrize("backend", ["reference", "neuron", "brian2", pytest.param("nest", marks=NESTML_NEST)])
 def test_language_functions_match_closed_forms(backend):
     """max, min, abs and ** render and run correctly on every backend.  Bounds: the reference
-    integrates at rtol 1e-10 (measured 3e-10 mV), NEURON and Brian2 step RK4 at 0.1 ms (error
-    O(dt^4/tau^4) ~ 1e-8 relative; measured 6e-8 mV on y, the fastest state)."""
+    integrates at rtol 1e-10 (measured 3e-10 mV), NEURON, Brian2 and NEST (generated NESTML model)
+    step RK4 at 0.1 ms (error O(dt^4/tau^4) ~ 1e-8 relative; measured 6e-8 mV on y, the fastest state)."""
     result = bridge.simulate(shapes_model(), backend)
     starts = {"below": (-70.0, 3.0, 2.0, -40.0), "above": (-40.0, -1.0, -2.0, -70.0)}
     for population, start in starts.items():
@@ -66,9 +71,10 @@ def test_language_functions_match_closed_forms(backend):
             np.testing.assert_allclose(measured, values, rtol=0, atol=1e-6, err_msg=f"{population}.{variable}")
 
 
-def test_nest_refuses_a_declared_type_without_native_mapping():
+@pytest.mark.skipif(detect().nestml, reason="this NEST builds NESTML models of declared types (tests/test_nestml.py)")
+def test_nest_refuses_a_declared_type_without_native_mapping_when_it_cannot_build_nestml():
     with pytest.raises(UnsupportedError, match=r"unsupported on nest: shapes \(no NEST model: the type declares no "
-                                               r"'native: nest' mapping.*NESTML"):
+                                               r"'native: nest' mapping.*NESTML.*scripts/build-nest-mpi"):
         get_backend("nest").check(shapes_model())
 
 

@@ -1,8 +1,9 @@
 """The NEST backend: runs model types on NEST 3.10's native models, each type naming its NEST model
-in its declaration (``native: nest: {model, parameters, current_scale}``); a type without one is
-refused (bridge does not generate NESTML models yet; NESTML needs a NEST built from source, see the
-README).  With a NEST built from source with MPI (:mod:`.install`) models also run on several MPI
-ranks (:mod:`.network`).
+in its declaration (``native: nest: {model, parameters, current_scale}``).  A neuron type without one
+runs as a NESTML model bridge generates from its declaration (:mod:`.nestml`), which needs a NEST
+built from source with its headers and NESTML (``scripts/build-nest-mpi``; the PyPI wheel has
+neither, and such a type is then refused, saying so).  With a NEST built from source with MPI
+(:mod:`.install`) models also run on several MPI ranks (:mod:`.network`).
 
 Built-in mapping (catalog type -> NEST model; parameter and state names are NEST's own, the catalog
 uses them, and internal units are NEST's: ms, mV, pA, pF, nS):

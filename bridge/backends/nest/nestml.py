@@ -316,6 +316,10 @@ def nest_version(prefix: Path) -> str:
                           text=True, check=True).stdout.strip()
 
 
+#: environment variables of MPI launchers (MPICH's hydra and PMI, Open MPI, PMIx)
+_LAUNCHER_PREFIXES = ("PMI_", "PMIX_", "HYDRA_", "MPIR_", "MPI_LOCAL", "OMPI_")
+
+
 def _compile_into(workdir: Path, model: GeneratedModel, found: install.NestInstall) -> tuple[Path, dict]:
     """Run NESTML on the model in ``workdir`` (in a child process: NESTML keeps global state)."""
     source = workdir / "source" / f"{model.name}.nestml"
@@ -326,7 +330,10 @@ def _compile_into(workdir: Path, model: GeneratedModel, found: install.NestInsta
             "generate_nest_target(input_path=sys.argv[1], target_path=sys.argv[2], install_path=sys.argv[3], "
             "module_name=sys.argv[4], logging_level='ERROR', "
             "codegen_opts={'nest_version': sys.argv[5]})")
-    env = {**os.environ, "PATH": f"{found.prefix / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+    # an MPI rank's launcher variables must not reach NESTML's child processes (one that imports NEST
+    # would then try to join the rank's MPI job and abort: "PMI_Init returned -1")
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(_LAUNCHER_PREFIXES)}
+    env = {**inherited, "PATH": f"{found.prefix / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(found.python_path), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run([sys.executable, "-c", code, str(source.parent), str(workdir / "target"),
                            str(workdir / "lib"), model.module, f"v{version}"],

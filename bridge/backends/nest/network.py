@@ -87,8 +87,10 @@ class NestNetwork:
         """Indices (into ``nodes``, ascending node ids) of the nodes that live on this rank."""
         if self.ranks == 1:
             return np.arange(len(nodes), dtype=np.int64)
-        mine = self.nest.GetLocalNodeCollection(self.nest.NodeCollection(nodes.tolist()))
-        return np.searchsorted(nodes, np.asarray(mine.tolist(), dtype=int)).astype(np.int64)
+        # NodeCollection.local is one flag per node, but a bare bool for a single node (which makes
+        # nest.GetLocalNodeCollection fail on a one-cell population that lives on another rank)
+        flags = np.atleast_1d(np.asarray(self.nest.NodeCollection(nodes.tolist()).local, dtype=bool))
+        return np.flatnonzero(flags).astype(np.int64)
 
     def _local_of(self, population: str, indices) -> np.ndarray:
         """The distinct cell ``indices`` of ``population`` that live on this rank, ascending (int64)."""

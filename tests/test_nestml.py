@@ -176,3 +176,16 @@ def test_a_nestml_build_error_is_reported_with_nestml_s_words(tmp_path, monkeypa
         nestml.build(broken)
     assert str(caught.value).startswith(f"NESTML could not build the NEST model of type {good.name}:\n")
     assert not list((tmp_path / "nestml").glob("*/manifest.json"))  # nothing half-built is kept
+
+
+@pytest.mark.skipif(not (NEST.nestml and NEST.mpi and find_mpiexec()), reason=(
+    f"needs a NEST with MPI and NESTML ({NEST.summary()}) and mpiexec; scripts/build-nest-mpi"))
+def test_two_ranks_build_a_new_module_at_once_and_keep_one(tmp_path, monkeypatch):
+    """With an empty cache both ranks build the module (NESTML runs without the rank's MPI launcher
+    variables: with them its child aborted in MPI_Init); one entry is kept, no temporary directory."""
+    monkeypatch.setenv("BRIDGE_CACHE_DIR", str(tmp_path))
+    model = bridge.load(MODELS / "msn_d1.yaml", overrides=["populations.d1.size=2", "simulation.duration=100 ms"])
+    result = bridge.simulate(model, "nest", ranks=2)
+    assert result.metadata["ranks"] == 2
+    entries = sorted(p.name for p in (tmp_path / "nestml").iterdir())
+    assert len(entries) == 1 and (tmp_path / "nestml" / entries[0] / "manifest.json").is_file(), entries

@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from .progress import notice
 
@@ -89,3 +90,11 @@ def content_hash(*parts: bytes | str) -> str:
         digest.update(part.encode() if isinstance(part, str) else part)
         digest.update(b"\0")
     return digest.hexdigest()[:16]
+
+
+def content_named(stem: str, generate: Callable[[str], str]) -> tuple[str, str]:
+    """``(name, text)`` of generated code named ``bridge_<stem>_<hash of its text>``, where
+    ``generate(name)`` writes the text under a name: types of one name declared differently by two
+    models never share a compiled library (NEURON mechanisms, NESTML models)."""
+    name = f"bridge_{stem}_{content_hash(generate('bridge_mechanism'))[:12]}"
+    return name, generate(name)

@@ -129,6 +129,12 @@ def identifiers(node: ast.AST) -> list[str]:
     return [n for n in seen if n not in calls]
 
 
+def called_functions(expressions: Iterable[str]) -> set[str]:
+    """Names of the language functions that ``expressions`` (canonical texts) call."""
+    return {node.func.id for text in expressions for node in ast.walk(ast.parse(text, mode="eval"))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+
+
 # ---------------------------------------------------------------------------------------- canonical form
 def canonical(node: ast.expr, unit_factors: Mapping[str, float]) -> str:
     """The stored form of an expression: unit symbols replaced by their factors, products and

@@ -27,7 +27,6 @@ NESTML reads as a unit or keyword (``s``, ``V``, ``real``, ...) are renamed ``br
 """
 from __future__ import annotations
 
-import ast
 import os
 import re
 import subprocess
@@ -37,9 +36,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from ...cache import cache_dir, content_hash
+from ...cache import cache_dir, content_hash, content_named
 from ...catalog.base import NativeModel, NeuronType
-from ...catalog.expressions import Renderer
+from ...catalog.expressions import Renderer, called_functions
 from ...library_cache import cached_library
 from . import install
 
@@ -61,6 +60,11 @@ _UNIT = re.compile(r"(Y|Z|E|P|T|G|M|k|h|da|d|c|m|u|mu|n|p|f|a|z|y)?"
 #: reference's (and NEURON's) is, so that a diverging membrane stays finite within a Runge–Kutta stage
 _FUNCTIONS = {"log": lambda x: f"ln({x})", "exp": lambda x: f"exp(min({x}, 700.0))",
               "decay": lambda h, tau: f"bridge_decay({h}, {tau})"}
+def _renderer(names: dict[str, str]) -> Renderer:
+    """Canonical expressions in NESTML, identifiers renamed per ``names``."""
+    return Renderer(names, _FUNCTIONS, power="**", number=lambda value: repr(float(value)))
+
+
 _DECAY = ["function bridge_decay(hd real, tau real) real:", "    # exp(-hd/tau), and 0 when tau is 0",
           "    if tau > 0:", "        return exp(-hd/tau)", "    return 0.0"]
 
@@ -111,12 +115,12 @@ def generated(kind: NeuronType) -> GeneratedModel:
 def _generate(kind: NeuronType) -> GeneratedModel:
     renames = {name: f"bridge_u_{name}" for name in _declared_names(kind)
                if name in _NESTML_RESERVED or _UNIT.fullmatch(name)}
-    name = f"bridge_{kind.name}_{content_hash(nestml_source(kind, 'bridge_model', renames))[:12]}"
+    name, text = content_named(kind.name, lambda name: nestml_source(kind, name, renames))
     ports = list(kind.receptors)
     receptor_types = {port: (number + 1 if len(ports) > 1 else 0) for number, port in enumerate(ports)}
-    native = NativeModel(name, renames, {"dc_parameter": DC_PARAMETER, "receptor_types": receptor_types,
-                                         "signed_weights": True})
-    return GeneratedModel(name, nestml_source(kind, name, renames), native)
+    native = NativeModel(name, renames, {"dc_parameter": DC_PARAMETER, "substeps_parameter": SUBSTEPS_PARAMETER,
+                                         "receptor_types": receptor_types, "signed_weights": True})
+    return GeneratedModel(name, text, native)
 
 
 def _declared_names(kind: NeuronType) -> list[str]:
@@ -150,7 +154,7 @@ def nestml_source(kind: NeuronType, name: str, renames: dict[str, str]) -> str:
     """The NESTML model ``name`` of the neuron type ``kind`` (see the module docstring)."""
     moving = [s.name for s in kind.states if s.name in kind.equations]
     own = {**{n: n for n in _declared_names(kind)}, **renames}
-    render = Renderer(own, _FUNCTIONS, power="**", number=lambda value: repr(float(value)))
+    render = _renderer(own)
     arguments = {s: f"bridge_a_{s}" for s in moving}
     # NESTML hands the update block the current input of the previous step (it reads this step's after
     # the block), which is the current NEST's own models integrate with: the change due at t acts after t
@@ -181,21 +185,16 @@ def nestml_source(kind: NeuronType, name: str, renames: dict[str, str]) -> str:
         for state in moving:  # right-hand sides at a Runge-Kutta stage
             signature = ", ".join([f"{arguments[s]} real" for s in moving] + ["bridge_a_I real"])
             with w.block(f"function bridge_f_{state}({signature}) real:"):
-                w(f"return {Renderer({**own, **arguments, 'I_ext': 'bridge_a_I'}, _FUNCTIONS, '**', render.number)(kind.equations[state])}")
+                w(f"return {_renderer({**own, **arguments, 'I_ext': 'bridge_a_I'})(kind.equations[state])}")
         if kind.threshold is not None:
             with w.block("function bridge_theta() real:"):
                 w(f"return {render(kind.threshold)}")
-        if "decay" in _called(kind):
+        if "decay" in called_functions([*kind.equations.values(), *(e for _, e in kind.reset),
+                                        *([kind.threshold] if kind.threshold else [])]):
             w(*_DECAY)
         with w.block("update:"):
             _update(w, kind, moving, own, render, step_input, located)
     return "\n".join(w.lines) + "\n"
-
-
-def _called(kind: NeuronType) -> set[str]:
-    texts = [*kind.equations.values(), *(e for _, e in kind.reset), *([kind.threshold] if kind.threshold else [])]
-    return {node.func.id for text in texts for node in ast.walk(ast.parse(text, mode="eval"))
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
 
 
 def _update(w: _Writer, kind: NeuronType, moving: list[str], own: dict[str, str], render: Renderer,
@@ -212,7 +211,10 @@ def _update(w: _Writer, kind: NeuronType, moving: list[str], own: dict[str, str]
       "# 1. integrate from t - dt to t")
     with w.block("while bridge_i < bridge_n_sub:"):
         w("bridge_t0 = bridge_step + bridge_i * bridge_hs", "bridge_t1 = bridge_t0 + bridge_hs")
-        (_located_segment if located else _grid_segment)(w, kind, moving, own, stage, step_input)
+        if located:
+            _located_segment(w, kind, moving, own, stage, step_input, render)
+        else:
+            _grid_segment(w, kind, moving, own, stage, step_input)
         w("bridge_i += 1")
     w("bridge_now = bridge_step + bridge_h", "# 2. receptor jumps due at t")
     w(*(f"{own[state]} += {PORT_PREFIX}{port} * 1 s" for port, state in kind.receptors.items()))
@@ -261,11 +263,10 @@ def _grid_segment(w: _Writer, kind: NeuronType, moving: list[str], own: dict[str
 
 
 def _located_segment(w: _Writer, kind: NeuronType, moving: list[str], own: dict[str, str],
-                     stage: dict[str, str], step_input: str) -> None:
+                     stage: dict[str, str], step_input: str, render: Renderer) -> None:
     v = own[kind.membrane]
     save = [f"bridge_saved_{s} = {own[s]}" for s in moving]
     restore = [f"{own[s]} = bridge_saved_{s}" for s in moving]
-    render = Renderer(own, _FUNCTIONS, power="**", number=lambda value: repr(float(value)))
     with w.block("while bridge_t0 < bridge_t1 - 1e-9 * bridge_h:"):
         _clamp_test(w, "bridge_t0")
         w("bridge_span = bridge_t1 - bridge_t0")

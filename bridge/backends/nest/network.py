@@ -16,10 +16,10 @@ from ...model import Model, Population, Projection, Recording, Stimulus, steps
 from ...progress import reporter
 from ...timegrid import grid_times, to_grid
 from ..parts import PartSignal, RankPart
+from ..substeps import substeps
 from .mapping import (CONNECT_CHUNK, TUM_MODEL, TUM_RECEPTOR, dc_edges, dc_parameter, is_tum_projection, native,
                       nest_parameters, quirks, receptor_and_weight, tics_per_ms)
-from ..substeps import substeps
-from .nestml import SUBSTEPS_PARAMETER, install_models
+from .nestml import install_models
 
 
 @dataclass
@@ -78,8 +78,8 @@ class NestNetwork:
                        if mapping.name_of(k) not in unsettable})
         if "I_e" in params:
             params["I_e"] *= self.current_weight(population.name)
-        if "nest" not in kind.native:  # a generated NESTML model: NEURON's Runge–Kutta sub-steps
-            params[SUBSTEPS_PARAMETER] = substeps(population, self.dt)
+        if "substeps_parameter" in mapping.options:  # a generated NESTML model: NEURON's Runge–Kutta sub-steps
+            params[mapping.options["substeps_parameter"]] = substeps(population, self.dt)
         nodes = self.nest.Create(model, population.size, params=params)
         return np.asarray(nodes.tolist(), dtype=int)
 

@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 
 from ...catalog.base import NeuronType
-from ..substeps import substeps
 from ...model import Model, Population, Projection, Recording
 from ...errors import UnsupportedError
 from ...progress import reporter
 from ...timegrid import to_grid
 from ..partition import Partition
 from ..parts import PartSignal, RankPart
+from ..substeps import substeps
 from .gids import GidMap
 from .nmodl import (DC_PORT, Mechanism, SynapseTable, continuous_synapse, is_point_neuron, model_table,
                     point_neuron, ports)

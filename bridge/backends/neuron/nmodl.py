@@ -44,15 +44,14 @@ generated per model into the cache as ``bridge_<type>_<hash>`` (:func:`mechanism
 """
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
 from ... import catalog
 from ...catalog.base import NeuronType, Statements, SynapseType
-from ...catalog.expressions import Renderer
-from ...cache import content_hash
+from ...catalog.expressions import Renderer, called_functions
+from ...cache import content_named
 
 #: directory of the committed NMODL sources
 MOD_DIR = Path(__file__).resolve().parents[3] / "mod"
@@ -102,8 +101,7 @@ LIBRARY = {
 
 def _library(expressions: Iterable[str]) -> list[str]:
     """The FUNCTIONs of :data:`LIBRARY` that ``expressions`` call."""
-    called = {node.func.id for text in expressions for node in ast.walk(ast.parse(text, mode="eval"))
-              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    called = called_functions(expressions)
     return [block for name, block in LIBRARY.items() if name in called]
 
 
@@ -447,8 +445,7 @@ def continuous_synapse(kind: SynapseType, cvode: bool = False) -> Mechanism:
 def _generated(stem: str, generate) -> Mechanism:
     """A mechanism named ``bridge_<stem>_<hash of its text>``: types of one name declared differently
     by two models never share a compiled library."""
-    name = f"bridge_{stem}_{content_hash(generate('bridge_mechanism'))[:12]}"
-    return Mechanism(name, generate(name), False)
+    return Mechanism(*content_named(stem, generate), False)
 
 
 def is_point_neuron(kind: NeuronType) -> bool:
